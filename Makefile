@@ -1,0 +1,118 @@
+# Vectron — the only build entry point (non-recursive; each directory's
+# module.mk names its binaries, sources are found by wildcard).
+#
+#   make            build the three services and tools into build/bin
+#   make run        install missing packages, build, start everything
+#   make test       install, build, unit + integration tests, then the unit
+#                   tests again under ASan+UBSan; last line "N passed, N failed"
+#   make unit       unit tests only          make integration   integration only
+#   make SANITIZE=address,undefined unit     sanitizer build (in build-san/)
+#
+# Variables: CC, OPT, SANITIZE, BUILD.
+# Conventions: in each directory, *_test.c are unit tests (one binary each,
+# linked with tests/harness), main.c and *_main.c are programs, the rest is
+# the directory's library. Dependencies run one way: common <- proto <- services.
+
+CC       ?= gcc
+OPT      ?= -O2
+SANITIZE ?=
+BUILD    ?= build$(if $(SANITIZE),-san)
+JOBS     ?= $(shell nproc)
+
+CPPFLAGS := -D_GNU_SOURCE -Icommon -Iproto -Itests/harness
+CFLAGS   := -std=c11 -Wall -Wextra -Werror -g $(OPT) -pthread -MMD -MP
+LDFLAGS  := -pthread -Wl,--as-needed
+LDLIBS   := -lnng -lmsgpackc -lcivetweb -lcurl -ljansson -lopenblas -lm
+ifneq ($(SANITIZE),)
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+.PHONY: all run test unit integration clean deps help bench
+all:
+
+# ---- per-directory libraries -------------------------------------------------
+# lib_srcs(dir): the directory's sources minus tests and programs
+lib_srcs = $(filter-out %_test.c %/main.c %_main.c,$(wildcard $(1)/*.c))
+objs     = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+DIRS      := common proto store-svc embed-gateway api-gateway
+LIB_common        := $(BUILD)/lib/libvxcommon.a
+LIB_proto         := $(BUILD)/lib/libvxproto.a
+LIB_store-svc     := $(BUILD)/lib/libvxstore.a
+LIB_embed-gateway := $(BUILD)/lib/libvxembed.a
+LIB_api-gateway   := $(BUILD)/lib/libvxapi.a
+# link order: a directory's own library, then what it depends on
+DEPLIBS_common        := $(LIB_common)
+DEPLIBS_proto         := $(LIB_proto) $(LIB_common)
+DEPLIBS_store-svc     := $(LIB_store-svc) $(LIB_proto) $(LIB_common)
+DEPLIBS_embed-gateway := $(LIB_embed-gateway) $(LIB_proto) $(LIB_common)
+DEPLIBS_api-gateway   := $(LIB_api-gateway) $(LIB_proto) $(LIB_common)
+
+define LIB_RULE
+$(LIB_$(1)): $(call objs,$(call lib_srcs,$(1)))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@
+	$$(if $$^,ar rcs $$@ $$^,ar rcs $$@)
+endef
+$(foreach d,$(DIRS),$(eval $(call LIB_RULE,$(d))))
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# ---- programs (declared in module.mk: PROGRAMS += name:dir:source) -----------
+PROGRAMS :=
+-include $(wildcard */module.mk)
+
+BIN := $(BUILD)/bin
+define PROG_RULE
+$(BIN)/$(1): $(call objs,$(3)) $(DEPLIBS_$(2))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+ALL_PROGS += $(BIN)/$(1)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call PROG_RULE,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p))),$(word 3,$(subst :, ,$(p))))))
+
+# ---- unit tests: one binary per *_test.c --------------------------------------
+HARNESS_OBJ := $(BUILD)/tests/harness/vx_test.o
+define TEST_RULE
+$(BUILD)/tests/$(subst /,_,$(basename $(1))): $(call objs,$(1)) $(HARNESS_OBJ) $(DEPLIBS_$(2))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+UNIT_TESTS += $(BUILD)/tests/$(subst /,_,$(basename $(1)))
+endef
+$(foreach d,$(DIRS),$(foreach t,$(wildcard $(d)/*_test.c),$(eval $(call TEST_RULE,$(t),$(d)))))
+
+all: $(ALL_PROGS)
+tests-build: $(UNIT_TESTS)
+
+deps:
+	@scripts/install-deps.sh
+
+unit: $(UNIT_TESTS)
+	@scripts/run-tests.sh unit $(UNIT_TESTS)
+
+integration: all
+	@VX_BIN=$(abspath $(BIN)) scripts/run-tests.sh integration $(wildcard tests/integration/test_*.py)
+
+# make test: everything a change must pass, one summary line at the end.
+test: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) all tests-build
+	@$(MAKE) --no-print-directory -j$(JOBS) SANITIZE=address,undefined tests-build
+	@VX_BIN=$(abspath $(BIN)) VX_SAN_BIN=$(abspath build-san/bin) \
+	  scripts/run-tests.sh all $(UNIT_TESTS) \
+	  $(wildcard tests/integration/test_*.py) \
+	  $(patsubst $(BUILD)/%,build-san/%,$(UNIT_TESTS))
+
+run: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) all
+	@VX_BIN=$(abspath $(BIN)) scripts/run-local.sh
+
+clean:
+	rm -rf build build-san
+
+help:
+	@sed -n '1,20p' Makefile
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

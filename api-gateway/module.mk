@@ -1,0 +1,2 @@
+# api-gateway/: libvxapi.a + vectron-api.
+PROGRAMS += vectron-api:api-gateway:api-gateway/main.c

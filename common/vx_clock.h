@@ -1,0 +1,17 @@
+/*
+ * vx_clock.h — monotonic time and deadlines.
+ */
+#ifndef VX_CLOCK_H
+#define VX_CLOCK_H
+
+#include <stdint.h>
+
+/* Monotonic clock in nanoseconds / microseconds / milliseconds. */
+uint64_t vx_now_ns(void);
+static inline uint64_t vx_now_us(void) { return vx_now_ns() / 1000u; }
+static inline uint64_t vx_now_ms(void) { return vx_now_ns() / 1000000u; }
+/* Wall clock, milliseconds since the epoch. */
+uint64_t vx_wall_ms(void);
+void vx_sleep_ms(uint32_t ms);
+
+#endif

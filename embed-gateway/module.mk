@@ -1,0 +1,1 @@
+# embed-gateway/: libvxembed.a + vectron-embed.

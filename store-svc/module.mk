@@ -1,0 +1,2 @@
+# store-svc/: libvxstore.a + vectron-store (and later vectron-check).
+PROGRAMS += vectron-store:store-svc:store-svc/main.c
