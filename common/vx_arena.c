@@ -21,7 +21,7 @@ struct vx_arena_chunk {
 
 static vx_arena_chunk *vx_arena_chunk_new(size_t size)
 {
-    vx_arena_chunk *c = malloc(sizeof *c + size);
+    vx_arena_chunk *c = size > SIZE_MAX - sizeof *c ? NULL : malloc(sizeof *c + size);
     if (!c) {
         VX_ERROR("out of memory allocating %zu-byte arena chunk", size);
         abort();

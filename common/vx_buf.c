@@ -4,6 +4,7 @@
 #include "vx_buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,13 @@ void vx_buf_reserve(vx_buf *b, size_t extra)
     if (b->cap - b->len > extra)
         return;
     size_t need = b->len + extra + 1;
+    if (need <= b->len) { /* size_t overflow: no such buffer can exist */
+        VX_ERROR("buffer size overflow (%zu + %zu bytes)", b->len, extra);
+        abort();
+    }
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
-        cap *= 2;
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
     unsigned char *p = realloc(b->data, cap);
     if (!p) {
         VX_ERROR("out of memory growing buffer to %zu bytes", cap);

@@ -1,0 +1,610 @@
+/*
+ * vx_rpc.c — the nng adapter (see vx_rpc.h); the only file that includes nng.
+ *
+ * Server: one REP socket, n worker pthreads, each owning one nng_ctx and one
+ * nng_aio used synchronously (recv + wait, handler, send + wait). A failed
+ * send leaves the message ours, so it is freed. Closing the socket makes
+ * every pending wait return NNG_ECLOSED; the workers then exit and are
+ * joined, so vx_rpc_server_close returns only after running handlers ended.
+ *
+ * Client: one REQ socket with one non-blocking dialer (it starts while the
+ * server is down and keeps reconnecting, 50 ms doubling to 1 s). Each call
+ * borrows a {ctx, aio} slot from a pool (grown on demand, never shrunk), so
+ * calls from many threads run concurrently. Invariants:
+ *  - REQ's timed re-send is disabled (resend time = infinite, on the socket
+ *    and on each ctx). With re-send disabled, nng 1.5 also fails a request
+ *    whose connection drops with NNG_ECONNRESET instead of re-queueing it
+ *    for the next connection, so a request reaches the server at most once
+ *    per call, and a server that dies mid-call gives UNAVAILABLE at once.
+ *  - pipes is the set of connected pipe ids, maintained by ADD_POST/REM_POST
+ *    callbacks under mu (nng calls them with none of its locks held); a call
+ *    with no connected pipe waits on cv at most
+ *    min(timeout, VX_RPC_CONNECT_WAIT_MS) and fails with VX_ERR_UNAVAILABLE.
+ *  - a slot goes back to the pool only after its operation finished, and an
+ *    unfinished REQ exchange is always ended through nng's cancel path
+ *    (timeouts are never 0, see vx_rpc_remaining), which resets the ctx.
+ *
+ * PUB/SUB: a PUB socket listening, SUB sockets dialling without blocking and
+ * subscribed to everything; vx_rpc_sub_recv uses one aio under a mutex.
+ */
+#include "vx_rpc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "vx_clock.h"
+#include "vx_err.h"
+#include "vx_log.h"
+
+#define VX_RPC_CONNECT_WAIT_MS 250
+#define VX_RPC_RECONNECT_MIN_MS 50
+#define VX_RPC_RECONNECT_MAX_MS 1000
+#define VX_RPC_MAX_WORKERS 256
+
+static int vx_rpc_err(int nng_rv)
+{
+    switch (nng_rv) {
+    case 0:
+        return VX_OK;
+    case NNG_ETIMEDOUT:
+        return VX_ERR_TIMEOUT;
+    case NNG_ENOMEM:
+        return VX_ERR_NOMEM;
+    case NNG_EADDRINUSE:
+    case NNG_EADDRINVAL:
+    case NNG_EINVAL:
+    case NNG_ENOTSUP:
+        return VX_ERR_INVALID;
+    case NNG_ECLOSED:
+    case NNG_ECONNREFUSED:
+    case NNG_ECONNSHUT:
+    case NNG_ECONNRESET:
+    case NNG_ECANCELED:
+        return VX_ERR_UNAVAILABLE;
+    case NNG_EMSGSIZE:
+        return VX_ERR_TOO_LARGE;
+    default:
+        return VX_ERR_INTERNAL;
+    }
+}
+
+/* ---- server ------------------------------------------------------------- */
+
+typedef struct vx_rpc_worker {
+    struct vx_rpc_server *srv;
+    nng_ctx ctx;
+    nng_aio *aio;
+    pthread_t thread;
+    bool started;
+} vx_rpc_worker;
+
+struct vx_rpc_server {
+    nng_socket sock;
+    int port;
+    vx_rpc_handler handler;
+    void *arg;
+    int n_workers;
+    vx_rpc_worker *workers;
+};
+
+static void *vx_rpc_worker_main(void *p)
+{
+    vx_rpc_worker *w = p;
+    vx_buf reply = VX_BUF_INIT;
+    for (;;) {
+        nng_ctx_recv(w->ctx, w->aio);
+        nng_aio_wait(w->aio);
+        int rv = nng_aio_result(w->aio);
+        if (rv == NNG_ECLOSED)
+            break;
+        if (rv != 0) {
+            VX_WARN("rpc server: receive failed: %s", nng_strerror(rv));
+            continue;
+        }
+        nng_msg *msg = nng_aio_get_msg(w->aio);
+        nng_aio_set_msg(w->aio, NULL);
+        vx_buf_reset(&reply);
+        w->srv->handler(w->srv->arg, nng_msg_body(msg), nng_msg_len(msg), &reply);
+        nng_msg_clear(msg);
+        if (reply.len > 0 && (rv = nng_msg_append(msg, reply.data, reply.len)) != 0) {
+            VX_ERROR("rpc server: cannot build %zu-byte reply: %s", reply.len, nng_strerror(rv));
+            nng_msg_free(msg);
+            continue; /* the client times out; the ctx stays usable */
+        }
+        nng_aio_set_msg(w->aio, msg);
+        nng_ctx_send(w->ctx, w->aio);
+        nng_aio_wait(w->aio);
+        rv = nng_aio_result(w->aio);
+        if (rv != 0) {
+            nng_msg_free(nng_aio_get_msg(w->aio));
+            nng_aio_set_msg(w->aio, NULL);
+            if (rv == NNG_ECLOSED)
+                break;
+            VX_WARN("rpc server: send failed: %s", nng_strerror(rv));
+        }
+    }
+    vx_buf_free(&reply);
+    return NULL;
+}
+
+int vx_rpc_server_open(vx_rpc_server **out, const char *url, int n_workers, size_t max_msg_bytes,
+                       vx_rpc_handler handler, void *arg)
+{
+    *out = NULL;
+    if (!url || !handler || n_workers < 1 || n_workers > VX_RPC_MAX_WORKERS ||
+        max_msg_bytes == 0) {
+        VX_ERROR("rpc server: invalid arguments (url, handler, n_workers 1..%d, max_msg_bytes>0)",
+                 VX_RPC_MAX_WORKERS);
+        return VX_ERR_INVALID;
+    }
+    int rc = VX_OK, rv;
+    vx_rpc_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return VX_ERR_NOMEM;
+    s->handler = handler;
+    s->arg = arg;
+    s->port = -1;
+    bool sock_open = false;
+
+    if ((rv = nng_rep0_open(&s->sock)) != 0)
+        goto nng_fail;
+    sock_open = true;
+    if ((rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, max_msg_bytes)) != 0)
+        goto nng_fail;
+    s->workers = calloc((size_t)n_workers, sizeof *s->workers);
+    if (!s->workers) {
+        rc = VX_ERR_NOMEM;
+        goto fail;
+    }
+    for (int i = 0; i < n_workers; i++) {
+        vx_rpc_worker *w = &s->workers[i];
+        w->srv = s;
+        if ((rv = nng_ctx_open(&w->ctx, s->sock)) != 0)
+            goto nng_fail;
+        if ((rv = nng_aio_alloc(&w->aio, NULL, NULL)) != 0)
+            goto nng_fail;
+        s->n_workers = i + 1;
+    }
+    nng_listener l;
+    if ((rv = nng_listen(s->sock, url, &l, 0)) != 0) {
+        VX_ERROR("rpc server: cannot listen on %s: %s", url, nng_strerror(rv));
+        rc = vx_rpc_err(rv);
+        if (rv == NNG_EADDRINUSE)
+            rc = VX_ERR_CONFLICT;
+        goto fail;
+    }
+    if (strncmp(url, "tcp", 3) == 0) {
+        int port = -1;
+        if (nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) == 0)
+            s->port = port;
+    }
+    for (int i = 0; i < s->n_workers; i++) {
+        if (pthread_create(&s->workers[i].thread, NULL, vx_rpc_worker_main, &s->workers[i]) != 0) {
+            VX_ERROR("rpc server: cannot start worker thread %d", i);
+            rc = VX_ERR_INTERNAL;
+            goto fail;
+        }
+        s->workers[i].started = true;
+    }
+    *out = s;
+    return VX_OK;
+
+nng_fail:
+    VX_ERROR("rpc server %s: %s", url, nng_strerror(rv));
+    rc = vx_rpc_err(rv);
+fail:
+    if (sock_open)
+        nng_close(s->sock);
+    for (int i = 0; s->workers && i < s->n_workers; i++) {
+        if (s->workers[i].started)
+            pthread_join(s->workers[i].thread, NULL);
+        nng_aio_free(s->workers[i].aio);
+    }
+    free(s->workers);
+    free(s);
+    return rc;
+}
+
+int vx_rpc_server_port(const vx_rpc_server *s) { return s ? s->port : -1; }
+
+void vx_rpc_server_close(vx_rpc_server *s)
+{
+    if (!s)
+        return;
+    /* Closing the socket closes every ctx: pending receives end with
+     * NNG_ECLOSED, and a handler still running fails its send and exits. */
+    nng_close(s->sock);
+    for (int i = 0; i < s->n_workers; i++) {
+        if (s->workers[i].started)
+            pthread_join(s->workers[i].thread, NULL);
+        nng_aio_free(s->workers[i].aio);
+    }
+    free(s->workers);
+    free(s);
+}
+
+/* ---- client ------------------------------------------------------------- */
+
+typedef struct vx_rpc_slot vx_rpc_slot;
+struct vx_rpc_slot {
+    nng_ctx ctx;
+    nng_aio *aio;
+    vx_rpc_slot *next_free;
+    vx_rpc_slot *next_all; /* every slot, for close */
+};
+
+struct vx_rpc_client {
+    nng_socket sock;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* signalled when a pipe is added */
+    uint32_t *pipes;   /* ids of connected pipes */
+    size_t n_pipes, cap_pipes;
+    vx_rpc_slot *free_slots;
+    vx_rpc_slot *all_slots;
+};
+
+static void vx_rpc_client_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    vx_rpc_client *c = arg;
+    uint32_t id = (uint32_t)nng_pipe_id(p);
+    pthread_mutex_lock(&c->mu);
+    if (ev == NNG_PIPE_EV_ADD_POST) {
+        if (c->n_pipes == c->cap_pipes) {
+            size_t cap = c->cap_pipes ? c->cap_pipes * 2 : 4;
+            uint32_t *np = realloc(c->pipes, cap * sizeof *np);
+            if (!np) {
+                pthread_mutex_unlock(&c->mu);
+                VX_ERROR("rpc client: out of memory tracking connections");
+                abort();
+            }
+            c->pipes = np;
+            c->cap_pipes = cap;
+        }
+        c->pipes[c->n_pipes++] = id;
+        pthread_cond_broadcast(&c->cv);
+    } else if (ev == NNG_PIPE_EV_REM_POST) {
+        for (size_t i = 0; i < c->n_pipes; i++) {
+            if (c->pipes[i] == id) {
+                c->pipes[i] = c->pipes[--c->n_pipes];
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+int vx_rpc_client_open(vx_rpc_client **out, const char *url, size_t max_msg_bytes)
+{
+    *out = NULL;
+    if (!url || max_msg_bytes == 0) {
+        VX_ERROR("rpc client: invalid arguments (url, max_msg_bytes>0)");
+        return VX_ERR_INVALID;
+    }
+    int rv, rc;
+    vx_rpc_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return VX_ERR_NOMEM;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    bool sock_open = false;
+    nng_dialer d;
+
+    if ((rv = nng_req0_open(&c->sock)) != 0)
+        goto nng_fail;
+    sock_open = true;
+    if ((rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, max_msg_bytes)) != 0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, VX_RPC_RECONNECT_MIN_MS)) != 0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, VX_RPC_RECONNECT_MAX_MS)) != 0)
+        goto nng_fail;
+    if ((rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, vx_rpc_client_pipe_cb, c)) != 0 ||
+        (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, vx_rpc_client_pipe_cb, c)) != 0)
+        goto nng_fail;
+    if ((rv = nng_dialer_create(&d, c->sock, url)) != 0 ||
+        (rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, VX_RPC_RECONNECT_MIN_MS)) != 0 ||
+        (rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, VX_RPC_RECONNECT_MAX_MS)) != 0 ||
+        (rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0)
+        goto nng_fail;
+    *out = c;
+    return VX_OK;
+
+nng_fail:
+    VX_ERROR("rpc client %s: %s", url, nng_strerror(rv));
+    rc = vx_rpc_err(rv);
+    if (sock_open)
+        nng_close(c->sock);
+    free(c->pipes);
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+    return rc;
+}
+
+/* Takes a free slot or makes one. Called with mu held. */
+static int vx_rpc_slot_get(vx_rpc_client *c, vx_rpc_slot **out)
+{
+    vx_rpc_slot *sl = c->free_slots;
+    if (sl) {
+        c->free_slots = sl->next_free;
+    } else {
+        int rv;
+        sl = calloc(1, sizeof *sl);
+        if (!sl)
+            return VX_ERR_NOMEM;
+        if ((rv = nng_aio_alloc(&sl->aio, NULL, NULL)) != 0) {
+            free(sl);
+            return vx_rpc_err(rv);
+        }
+        if ((rv = nng_ctx_open(&sl->ctx, c->sock)) != 0 ||
+            (rv = nng_ctx_set_ms(sl->ctx, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0) {
+            if (nng_ctx_id(sl->ctx) > 0)
+                nng_ctx_close(sl->ctx);
+            nng_aio_free(sl->aio);
+            free(sl);
+            return vx_rpc_err(rv);
+        }
+        sl->next_all = c->all_slots;
+        c->all_slots = sl;
+    }
+    *out = sl;
+    return VX_OK;
+}
+
+static void vx_rpc_slot_put(vx_rpc_client *c, vx_rpc_slot *sl)
+{
+    pthread_mutex_lock(&c->mu);
+    sl->next_free = c->free_slots;
+    c->free_slots = sl;
+    pthread_mutex_unlock(&c->mu);
+}
+
+static nng_duration vx_rpc_remaining(uint64_t deadline_ms)
+{
+    /* Never 0: a zero timeout fails a REQ receive before the ctx registers
+     * its cancel routine, leaving the old request parked in the ctx; with
+     * 1 ms the expiry goes through the cancel routine, which resets it. */
+    uint64_t now = vx_now_ms();
+    return now + 1 >= deadline_ms ? 1 : (nng_duration)(deadline_ms - now);
+}
+
+/* Waits (mu held) until a pipe is connected or wait_ms passed. */
+static bool vx_rpc_wait_connected(vx_rpc_client *c, int wait_ms)
+{
+    if (c->n_pipes > 0)
+        return true;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += wait_ms / 1000;
+    ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    while (c->n_pipes == 0) {
+        if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT)
+            break;
+    }
+    return c->n_pipes > 0;
+}
+
+int vx_rpc_call(vx_rpc_client *c, const void *req, size_t req_len, int timeout_ms, vx_buf *reply)
+{
+    if (!c || (!req && req_len) || !reply || timeout_ms <= 0)
+        return VX_ERR_INVALID;
+    uint64_t deadline = vx_now_ms() + (uint64_t)timeout_ms;
+    nng_msg *msg = NULL;
+    vx_rpc_slot *sl = NULL;
+    int rv, rc;
+
+    if ((rv = nng_msg_alloc(&msg, 0)) != 0)
+        return vx_rpc_err(rv);
+    if (req_len && (rv = nng_msg_append(msg, req, req_len)) != 0) {
+        nng_msg_free(msg);
+        return vx_rpc_err(rv);
+    }
+
+    pthread_mutex_lock(&c->mu);
+    int wait = timeout_ms < VX_RPC_CONNECT_WAIT_MS ? timeout_ms : VX_RPC_CONNECT_WAIT_MS;
+    if (!vx_rpc_wait_connected(c, wait)) {
+        pthread_mutex_unlock(&c->mu);
+        nng_msg_free(msg);
+        return VX_ERR_UNAVAILABLE;
+    }
+    if ((rc = vx_rpc_slot_get(c, &sl)) != VX_OK) {
+        pthread_mutex_unlock(&c->mu);
+        nng_msg_free(msg);
+        return rc;
+    }
+    pthread_mutex_unlock(&c->mu);
+
+    /* send: completes once the request is handed to a connection */
+    nng_aio_set_timeout(sl->aio, vx_rpc_remaining(deadline));
+    nng_aio_set_msg(sl->aio, msg);
+    nng_ctx_send(sl->ctx, sl->aio);
+    nng_aio_wait(sl->aio);
+    if ((rv = nng_aio_result(sl->aio)) != 0) {
+        nng_msg_free(nng_aio_get_msg(sl->aio));
+        nng_aio_set_msg(sl->aio, NULL);
+        goto failed;
+    }
+
+    /* receive the reply */
+    nng_aio_set_timeout(sl->aio, vx_rpc_remaining(deadline));
+    nng_ctx_recv(sl->ctx, sl->aio);
+    nng_aio_wait(sl->aio);
+    if ((rv = nng_aio_result(sl->aio)) != 0)
+        goto failed;
+    msg = nng_aio_get_msg(sl->aio);
+    nng_aio_set_msg(sl->aio, NULL);
+    vx_buf_append(reply, nng_msg_body(msg), nng_msg_len(msg));
+    nng_msg_free(msg);
+    vx_rpc_slot_put(c, sl);
+    return VX_OK;
+
+failed:
+    rc = vx_rpc_err(rv);
+    if (rc == VX_ERR_INTERNAL)
+        VX_WARN("rpc call failed: %s", nng_strerror(rv));
+    vx_rpc_slot_put(c, sl);
+    return rc;
+}
+
+int vx_rpc_client_connected(vx_rpc_client *c)
+{
+    if (!c)
+        return 0;
+    pthread_mutex_lock(&c->mu);
+    int up = c->n_pipes > 0;
+    pthread_mutex_unlock(&c->mu);
+    return up;
+}
+
+void vx_rpc_client_close(vx_rpc_client *c)
+{
+    if (!c)
+        return;
+    /* After nng_close returns no pipe callback runs any more. */
+    nng_close(c->sock);
+    vx_rpc_slot *sl = c->all_slots;
+    while (sl) {
+        vx_rpc_slot *next = sl->next_all;
+        nng_aio_free(sl->aio);
+        free(sl);
+        sl = next;
+    }
+    free(c->pipes);
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+/* ---- pub/sub ------------------------------------------------------------ */
+
+struct vx_rpc_pub {
+    nng_socket sock;
+};
+
+struct vx_rpc_sub {
+    nng_socket sock;
+    nng_aio *aio;
+    pthread_mutex_t mu; /* one receive at a time on aio */
+};
+
+int vx_rpc_pub_open(vx_rpc_pub **out, const char *url)
+{
+    *out = NULL;
+    if (!url)
+        return VX_ERR_INVALID;
+    int rv;
+    vx_rpc_pub *p = calloc(1, sizeof *p);
+    if (!p)
+        return VX_ERR_NOMEM;
+    if ((rv = nng_pub0_open(&p->sock)) != 0) {
+        free(p);
+        VX_ERROR("rpc pub %s: %s", url, nng_strerror(rv));
+        return vx_rpc_err(rv);
+    }
+    if ((rv = nng_listen(p->sock, url, NULL, 0)) != 0) {
+        VX_ERROR("rpc pub: cannot listen on %s: %s", url, nng_strerror(rv));
+        nng_close(p->sock);
+        free(p);
+        return rv == NNG_EADDRINUSE ? VX_ERR_CONFLICT : vx_rpc_err(rv);
+    }
+    *out = p;
+    return VX_OK;
+}
+
+int vx_rpc_publish(vx_rpc_pub *p, const void *msg, size_t len)
+{
+    if (!p || (!msg && len))
+        return VX_ERR_INVALID;
+    /* nng_send copies the bytes; PUB never blocks (slow subscribers drop). */
+    int rv = nng_send(p->sock, (void *)msg, len, NNG_FLAG_NONBLOCK);
+    if (rv == NNG_EAGAIN)
+        return VX_OK; /* nothing could take it: dropped, as pub/sub allows */
+    return vx_rpc_err(rv);
+}
+
+void vx_rpc_pub_close(vx_rpc_pub *p)
+{
+    if (!p)
+        return;
+    nng_close(p->sock);
+    free(p);
+}
+
+int vx_rpc_sub_open(vx_rpc_sub **out, const char *url, size_t max_msg_bytes)
+{
+    *out = NULL;
+    if (!url || max_msg_bytes == 0)
+        return VX_ERR_INVALID;
+    int rv;
+    vx_rpc_sub *s = calloc(1, sizeof *s);
+    if (!s)
+        return VX_ERR_NOMEM;
+    pthread_mutex_init(&s->mu, NULL);
+    bool sock_open = false;
+    if ((rv = nng_sub0_open(&s->sock)) != 0)
+        goto fail;
+    sock_open = true;
+    if ((rv = nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, "", 0)) != 0 ||
+        (rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, max_msg_bytes)) != 0 ||
+        (rv = nng_socket_set_ms(s->sock, NNG_OPT_RECONNMINT, VX_RPC_RECONNECT_MIN_MS)) != 0 ||
+        (rv = nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, VX_RPC_RECONNECT_MAX_MS)) != 0 ||
+        (rv = nng_aio_alloc(&s->aio, NULL, NULL)) != 0 ||
+        (rv = nng_dial(s->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0)
+        goto fail;
+    *out = s;
+    return VX_OK;
+fail:
+    VX_ERROR("rpc sub %s: %s", url, nng_strerror(rv));
+    if (sock_open)
+        nng_close(s->sock);
+    nng_aio_free(s->aio);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+    return vx_rpc_err(rv);
+}
+
+int vx_rpc_sub_recv(vx_rpc_sub *s, int timeout_ms, vx_buf *msg)
+{
+    if (!s || !msg)
+        return VX_ERR_INVALID;
+    pthread_mutex_lock(&s->mu);
+    nng_aio_set_timeout(s->aio, timeout_ms < 0 ? NNG_DURATION_INFINITE : (nng_duration)timeout_ms);
+    nng_recv_aio(s->sock, s->aio);
+    nng_aio_wait(s->aio);
+    int rv = nng_aio_result(s->aio);
+    if (rv == 0) {
+        nng_msg *m = nng_aio_get_msg(s->aio);
+        nng_aio_set_msg(s->aio, NULL);
+        vx_buf_append(msg, nng_msg_body(m), nng_msg_len(m));
+        nng_msg_free(m);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rv == 0 ? VX_OK : vx_rpc_err(rv);
+}
+
+void vx_rpc_sub_close(vx_rpc_sub *s)
+{
+    if (!s)
+        return;
+    nng_close(s->sock);
+    nng_aio_free(s->aio);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
