@@ -1,0 +1,285 @@
+/*
+ * embed_handlers.c — EMBED, MODELS and HEALTH for vectron-embed (see
+ * embed_handlers.h). Availability of each registry model is decided once,
+ * at creation (environment and loaded files do not change while running),
+ * and kept with its reason in the service.
+ *
+ * EMBED with the built-in model: cache lookups first, then one batched
+ * forward pass over the misses, in slices of EMBED_SLICE texts so a request
+ * past its deadline stops early with VX_ERR_TIMEOUT instead of finishing
+ * work nobody waits for.
+ */
+#include "embed_handlers.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vx_clock.h"
+#include "vx_err.h"
+#include "vx_log.h"
+
+#define EMBED_SLICE 32
+
+struct embed_service {
+    embed_service_config cfg;
+    char **reasons; /* per registry model: NULL = available */
+    atomic_ullong requests, embed_requests, texts, errors, compute_us;
+};
+
+static char *reason_for(const embed_service_config *cfg, const registry_model *m)
+{
+    char buf[256];
+    switch (m->provider) {
+    case EMBED_PROVIDER_BUILTIN:
+        if (!cfg->use_lite)
+            snprintf(buf, sizeof buf, "built-in model not loaded: %s",
+                     cfg->use_lite_error ? cfg->use_lite_error : "no model file");
+        else if (m->dimensions != USE_LITE_DIM)
+            snprintf(buf, sizeof buf, "registry says %u dimensions but use-lite produces %d", m->dimensions,
+                     USE_LITE_DIM);
+        else
+            return NULL;
+        break;
+    case EMBED_PROVIDER_PYTHON:
+        if (!cfg->model_dir || !*cfg->model_dir)
+            snprintf(buf, sizeof buf, "local model needs VECTRON_MODEL_DIR to be set");
+        else
+            snprintf(buf, sizeof buf, "provider python not implemented yet");
+        break;
+    default:
+        if (!getenv(m->api_key_env) || !*getenv(m->api_key_env))
+            snprintf(buf, sizeof buf, "%s is not set", m->api_key_env);
+        else
+            snprintf(buf, sizeof buf, "provider %s not implemented yet", registry_provider_name(m->provider));
+        break;
+    }
+    char *r = strdup(buf);
+    return r ? r : (char *)"out of memory";
+}
+
+int embed_service_create(embed_service **out, const embed_service_config *cfg)
+{
+    *out = NULL;
+    embed_service *s = calloc(1, sizeof *s);
+    if (!s)
+        return VX_ERR_NOMEM;
+    s->cfg = *cfg;
+    s->reasons = calloc(cfg->reg->n_models ? cfg->reg->n_models : 1, sizeof *s->reasons);
+    if (!s->reasons) {
+        free(s);
+        return VX_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < cfg->reg->n_models; i++)
+        s->reasons[i] = reason_for(cfg, &cfg->reg->models[i]);
+    *out = s;
+    return VX_OK;
+}
+
+void embed_service_destroy(embed_service *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->cfg.reg->n_models; i++)
+        if (s->reasons[i] && strcmp(s->reasons[i], "out of memory") != 0)
+            free(s->reasons[i]);
+    free(s->reasons);
+    free(s);
+}
+
+bool embed_service_model_available(const embed_service *s, const registry_model *m, const char **reason)
+{
+    size_t i = (size_t)(m - s->cfg.reg->models);
+    *reason = i < s->cfg.reg->n_models ? s->reasons[i] : "not in the registry";
+    return *reason == NULL;
+}
+
+static void set_error(vx_reply *rep, vx_arena *a, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void set_error(vx_reply *rep, vx_arena *a, int status, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    rep->status = status;
+    rep->err_message = vx_arena_strdup(a, buf);
+}
+
+static bool past(uint64_t deadline_us)
+{
+    return deadline_us && vx_now_us() > deadline_us;
+}
+
+static void do_embed(embed_service *s, const vx_request *req, vx_reply *rep, vx_arena *a)
+{
+    const vx_embed_req *e = &req->body.embed;
+    const char *id = e->model && *e->model ? e->model : s->cfg.reg->default_id;
+    uint64_t start = vx_now_us();
+    uint64_t deadline = req->deadline_ms ? start + (uint64_t)req->deadline_ms * 1000u : 0;
+    atomic_fetch_add(&s->embed_requests, 1);
+
+    const registry_model *m = registry_find(s->cfg.reg, id);
+    if (!m) {
+        set_error(rep, a, VX_ERR_NOT_FOUND, "model: unknown model \"%s\" (GET /models lists them)", id);
+        return;
+    }
+    const char *reason;
+    if (!embed_service_model_available(s, m, &reason)) {
+        set_error(rep, a, VX_ERR_EMBED_UNAVAILABLE, "model \"%s\" is unavailable: %s", id, reason);
+        return;
+    }
+    if (e->n_texts == 0 || e->n_texts > VX_MAX_TEXTS) {
+        set_error(rep, a, VX_ERR_INVALID, "texts: between 1 and %d texts are required, got %u", VX_MAX_TEXTS,
+                  e->n_texts);
+        return;
+    }
+    for (uint32_t i = 0; i < e->n_texts; i++) {
+        if (!e->texts[i]) {
+            set_error(rep, a, VX_ERR_INVALID, "texts[%u] is missing", i);
+            return;
+        }
+        size_t len = strlen(e->texts[i]);
+        if (len > VX_MAX_TEXT_LEN) {
+            set_error(rep, a, VX_ERR_LIMIT, "texts[%u] is %zu bytes, the limit is %d", i, len, VX_MAX_TEXT_LEN);
+            return;
+        }
+    }
+    /* only the built-in provider can be available at this point */
+    uint32_t dim = USE_LITE_DIM, n = e->n_texts;
+    float *out = vx_arena_alloc(a, sizeof(float) * dim * n);
+    uint32_t *miss = vx_arena_alloc(a, sizeof *miss * n);
+    const char **miss_text = vx_arena_alloc(a, sizeof *miss_text * n);
+    uint32_t n_miss = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (s->cfg.cache && embed_cache_get(s->cfg.cache, id, e->texts[i], dim, out + (size_t)i * dim))
+            continue;
+        miss[n_miss] = i;
+        miss_text[n_miss++] = e->texts[i];
+    }
+    float *tmp = n_miss ? vx_arena_alloc(a, sizeof(float) * dim * EMBED_SLICE) : NULL;
+    for (uint32_t first = 0; first < n_miss; first += EMBED_SLICE) {
+        if (past(deadline)) {
+            set_error(rep, a, VX_ERR_TIMEOUT, "embedding %u texts did not finish within deadline_ms %u", n,
+                      req->deadline_ms);
+            return;
+        }
+        uint32_t k = n_miss - first < EMBED_SLICE ? n_miss - first : EMBED_SLICE;
+        int rc = use_lite_embed(s->cfg.use_lite, miss_text + first, k, tmp);
+        if (rc != VX_OK) {
+            set_error(rep, a, rc, "model \"%s\": embedding failed (%s)", id, vx_strerror(rc));
+            return;
+        }
+        for (uint32_t j = 0; j < k; j++) {
+            uint32_t i = miss[first + j];
+            memcpy(out + (size_t)i * dim, tmp + (size_t)j * dim, sizeof(float) * dim);
+            if (s->cfg.cache)
+                embed_cache_put(s->cfg.cache, id, e->texts[i], dim, tmp + (size_t)j * dim);
+        }
+    }
+    uint64_t took = vx_now_us() - start;
+    atomic_fetch_add(&s->texts, n);
+    atomic_fetch_add(&s->compute_us, took);
+    rep->status = VX_OK;
+    rep->body.embed.model = vx_arena_strdup(a, id);
+    rep->body.embed.dim = dim;
+    rep->body.embed.n = n;
+    rep->body.embed.vectors = out;
+    rep->body.embed.took_us = took;
+}
+
+static void do_models(embed_service *s, vx_reply *rep, vx_arena *a)
+{
+    const registry *r = s->cfg.reg;
+    vx_models_rep *mr = &rep->body.models;
+    mr->default_model = vx_arena_strdup(a, r->default_id);
+    mr->n_models = (uint32_t)r->n_models;
+    mr->models = vx_arena_alloc(a, sizeof *mr->models * (r->n_models ? r->n_models : 1));
+    for (size_t i = 0; i < r->n_models; i++) {
+        const registry_model *m = &r->models[i];
+        vx_model_info *mi = &mr->models[i];
+        const char *reason;
+        mi->id = vx_arena_strdup(a, m->id);
+        mi->provider = registry_provider_name(m->provider);
+        mi->model_name = vx_arena_strdup(a, m->model_name);
+        mi->dimensions = m->dimensions;
+        mi->is_remote = registry_provider_is_remote(m->provider);
+        mi->available = embed_service_model_available(s, m, &reason);
+        mi->reason = reason ? vx_arena_strdup(a, reason) : NULL;
+    }
+    rep->status = VX_OK;
+}
+
+static void put_int(vx_member *mem, vx_arena *a, const char *key, int64_t v)
+{
+    mem->key = vx_arena_strdup(a, key);
+    mem->key_len = (uint32_t)strlen(key);
+    mem->value.type = VX_VAL_INT;
+    mem->value.u.i = v;
+}
+
+static void do_health(embed_service *s, vx_reply *rep, vx_arena *a)
+{
+    enum { N = 10 };
+    vx_value *stats = vx_arena_alloc(a, sizeof *stats);
+    vx_member *mem = vx_arena_alloc(a, sizeof *mem * N);
+    embed_cache_stats cs = {0};
+    if (s->cfg.cache)
+        cs = embed_cache_get_stats(s->cfg.cache);
+    int64_t available = 0;
+    for (size_t i = 0; i < s->cfg.reg->n_models; i++)
+        available += s->reasons[i] == NULL;
+    int k = 0;
+    put_int(&mem[k++], a, "requests", (int64_t)atomic_load(&s->requests));
+    put_int(&mem[k++], a, "embed_requests", (int64_t)atomic_load(&s->embed_requests));
+    put_int(&mem[k++], a, "texts_embedded", (int64_t)atomic_load(&s->texts));
+    put_int(&mem[k++], a, "errors", (int64_t)atomic_load(&s->errors));
+    put_int(&mem[k++], a, "embed_time_us", (int64_t)atomic_load(&s->compute_us));
+    put_int(&mem[k++], a, "cache_hits", (int64_t)cs.hits);
+    put_int(&mem[k++], a, "cache_misses", (int64_t)cs.misses);
+    put_int(&mem[k++], a, "cache_entries", (int64_t)cs.entries);
+    put_int(&mem[k++], a, "models_available", available);
+    mem[k].key = vx_arena_strdup(a, "use_lite_loaded");
+    mem[k].key_len = (uint32_t)strlen("use_lite_loaded");
+    mem[k].value.type = VX_VAL_BOOL;
+    mem[k++].value.u.b = s->cfg.use_lite != NULL;
+    stats->type = VX_VAL_OBJECT;
+    stats->u.obj.items = mem;
+    stats->u.obj.n = (uint32_t)k;
+    rep->status = VX_OK;
+    rep->body.health.service = "embed";
+    rep->body.health.version = EMBED_SERVICE_VERSION;
+    rep->body.health.stats = stats;
+}
+
+void embed_service_dispatch(embed_service *s, const vx_request *req, vx_reply *rep, vx_arena *a)
+{
+    memset(rep, 0, sizeof *rep);
+    rep->version = VX_PROTO_VERSION;
+    rep->type = req->type;
+    rep->request_id = req->request_id;
+    atomic_fetch_add(&s->requests, 1);
+    switch (req->type) {
+    case VX_MSG_EMBED:
+        do_embed(s, req, rep, a);
+        break;
+    case VX_MSG_MODELS:
+        do_models(s, rep, a);
+        break;
+    case VX_MSG_HEALTH:
+        do_health(s, rep, a);
+        break;
+    default:
+        set_error(rep, a, VX_ERR_INVALID, "type: message type %d is not served by the embed service",
+                  (int)req->type);
+        break;
+    }
+    if (rep->status != VX_OK) {
+        atomic_fetch_add(&s->errors, 1);
+        VX_DEBUG("request %llu (%s) failed: %s", (unsigned long long)req->request_id,
+                 vx_errname(rep->status), rep->err_message ? rep->err_message : "");
+    }
+}
