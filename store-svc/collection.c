@@ -1,0 +1,655 @@
+/*
+ * collection.c — see collection.h.
+ *
+ * Invariants:
+ *  - 0 <= count <= n_slots <= cap; rows [0, n_slots) of the slabs are
+ *    initialised; a slot is live iff its tombstone bit is clear, iff the
+ *    idmap has an id for it; count = live slots.
+ *  - cosine: every live search row has unit norm; raw holds the same
+ *    vector bit-exact as received. dot/l2: raw is NULL.
+ *  - meta[s] is NULL or a malloc'd packed object of meta_len[s] bytes;
+ *    meta_bytes is the sum of meta_len over live slots.
+ */
+#include "collection.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "distance.h"
+#include "filter.h"
+#include "flat.h"
+#include "idmap.h"
+#include "vx_clock.h"
+#include "vx_err.h"
+
+struct collection {
+    vx_coll_config cfg; /* name/model owned */
+    uint32_t dim;
+    float *search; /* cap × dim */
+    float *raw;    /* cap × dim, cosine only */
+    unsigned char **meta;
+    uint32_t *meta_len;
+    uint64_t *dead; /* cap/64 words */
+    uint32_t n_slots;
+    uint32_t cap;
+    uint64_t count;
+    size_t meta_bytes;
+    idmap *ids;
+    /* Approximate index (HNSW), owned; NULL = flat only. Helper "search"
+     * plugs in here: create it in coll_create when cfg.index.type is HNSW,
+     * call hnsw_insert from coll_apply_point, hnsw_remove from coll_kill_slot
+     * and hnsw_search from coll_search, and free it in coll_destroy. */
+    void *ann;
+};
+
+#define COLL_MIN_CAP 64u
+
+static int fail(char *err, size_t err_len, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t err_len, int code, const char *fmt, ...)
+{
+    if (err && err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* ---- configuration ---- */
+
+static bool name_ok(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char ch = s[n];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '-'))
+            return false;
+    }
+    return n >= 1 && n <= VX_MAX_NAME_LEN;
+}
+
+int coll_config_check(vx_coll_config *cfg, char *err, size_t err_len)
+{
+    if (!cfg->name || !name_ok(cfg->name))
+        return fail(err, err_len, VX_ERR_INVALID, "name: expected 1-%d characters of [A-Za-z0-9_-]",
+                    VX_MAX_NAME_LEN);
+    if (cfg->dimension < 1 || cfg->dimension > VX_MAX_DIM)
+        return fail(err, err_len, VX_ERR_INVALID, "dimension: %u is out of range 1..%d",
+                    cfg->dimension, VX_MAX_DIM);
+    if (cfg->metric != VX_METRIC_COSINE && cfg->metric != VX_METRIC_DOT &&
+        cfg->metric != VX_METRIC_L2)
+        return fail(err, err_len, VX_ERR_INVALID, "metric: expected cosine, dot or l2");
+    if (cfg->index.type != VX_INDEX_FLAT && cfg->index.type != VX_INDEX_HNSW)
+        return fail(err, err_len, VX_ERR_INVALID, "index.type: expected flat or hnsw");
+    if (cfg->index.m == 0)
+        cfg->index.m = VX_HNSW_M_DEFAULT;
+    if (cfg->index.ef_construction == 0)
+        cfg->index.ef_construction = VX_HNSW_EFC_DEFAULT;
+    if (cfg->index.m < VX_HNSW_M_MIN || cfg->index.m > VX_HNSW_M_MAX)
+        return fail(err, err_len, VX_ERR_INVALID, "index.m: %u is out of range %d..%d",
+                    cfg->index.m, VX_HNSW_M_MIN, VX_HNSW_M_MAX);
+    if (cfg->index.ef_construction < VX_HNSW_EFC_MIN || cfg->index.ef_construction > VX_HNSW_EFC_MAX)
+        return fail(err, err_len, VX_ERR_INVALID, "index.ef_construction: %u is out of range %d..%d",
+                    cfg->index.ef_construction, VX_HNSW_EFC_MIN, VX_HNSW_EFC_MAX);
+    if (cfg->model && (cfg->model[0] == '\0' || strlen(cfg->model) > VX_MAX_MODEL_LEN))
+        return fail(err, err_len, VX_ERR_INVALID, "model: expected 1-%d bytes", VX_MAX_MODEL_LEN);
+    return VX_OK;
+}
+
+bool coll_config_equal(const vx_coll_config *a, const vx_coll_config *b)
+{
+    if (a->dimension != b->dimension || a->metric != b->metric || a->index.type != b->index.type)
+        return false;
+    if (a->index.type == VX_INDEX_HNSW &&
+        (a->index.m != b->index.m || a->index.ef_construction != b->index.ef_construction))
+        return false;
+    if (!a->model || !b->model)
+        return !a->model && !b->model;
+    return strcmp(a->model, b->model) == 0;
+}
+
+int coll_create(const vx_coll_config *cfg_in, collection **out, char *err, size_t err_len)
+{
+    *out = NULL;
+    vx_coll_config cfg = *cfg_in;
+    int rc = coll_config_check(&cfg, err, err_len);
+    if (rc)
+        return rc;
+    collection *c = calloc(1, sizeof *c);
+    if (!c)
+        return fail(err, err_len, VX_ERR_NOMEM, "out of memory");
+    c->cfg = cfg;
+    c->cfg.name = strdup(cfg.name);
+    c->cfg.model = cfg.model ? strdup(cfg.model) : NULL;
+    c->dim = cfg.dimension;
+    c->ids = idmap_create();
+    if (!c->cfg.name || (cfg.model && !c->cfg.model)) {
+        coll_destroy(c);
+        return fail(err, err_len, VX_ERR_NOMEM, "out of memory");
+    }
+    *out = c;
+    return VX_OK;
+}
+
+void coll_destroy(collection *c)
+{
+    if (!c)
+        return;
+    for (uint32_t s = 0; s < c->n_slots; s++)
+        free(c->meta[s]);
+    free(c->meta);
+    free(c->meta_len);
+    free(c->dead);
+    free(c->search);
+    free(c->raw);
+    idmap_destroy(c->ids);
+    free((char *)c->cfg.name);
+    free((char *)c->cfg.model);
+    free(c);
+}
+
+const vx_coll_config *coll_config(const collection *c) { return &c->cfg; }
+uint64_t coll_count(const collection *c) { return c->count; }
+
+void coll_info(const collection *c, vx_arena *a, vx_coll_info *out)
+{
+    memset(out, 0, sizeof *out);
+    out->config = c->cfg;
+    out->config.name = vx_arena_strdup(a, c->cfg.name);
+    out->config.model = c->cfg.model ? vx_arena_strdup(a, c->cfg.model) : NULL;
+    out->count = c->count;
+    size_t row = (size_t)c->dim * sizeof(float);
+    uint64_t mem = sizeof *c + (uint64_t)c->cap * row * (c->raw ? 2 : 1);
+    mem += (uint64_t)c->cap * (sizeof *c->meta + sizeof *c->meta_len) + (c->cap / 64) * 8;
+    mem += c->meta_bytes + idmap_memory_bytes(c->ids);
+    out->memory_bytes = mem;
+}
+
+/* ---- validation ---- */
+
+static bool utf8_ok(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char b = s[i];
+        size_t len;
+        uint32_t cp;
+        if (b < 0x80) {
+            i++;
+            continue;
+        } else if ((b & 0xE0) == 0xC0) {
+            len = 2, cp = b & 0x1F;
+        } else if ((b & 0xF0) == 0xE0) {
+            len = 3, cp = b & 0x0F;
+        } else if ((b & 0xF8) == 0xF0) {
+            len = 4, cp = b & 0x07;
+        } else {
+            return false;
+        }
+        if (n - i < len)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i + k] & 0x3F);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+/* Checks one vector; for cosine also the norm. `what` names it. */
+static int check_vector(const collection *c, const float *v, uint32_t dim, const char *what,
+                        char *err, size_t err_len)
+{
+    if (!v)
+        return fail(err, err_len, VX_ERR_INVALID, "%s: missing", what);
+    if (dim != c->dim)
+        return fail(err, err_len, VX_ERR_INVALID, "%s: dimension %u, expected %u", what, dim,
+                    c->dim);
+    double ss = 0;
+    for (uint32_t i = 0; i < dim; i++) {
+        if (!isfinite(v[i]))
+            return fail(err, err_len, VX_ERR_INVALID, "%s[%u]: not a finite number", what, i);
+        ss += (double)v[i] * v[i];
+    }
+    if (c->cfg.metric == VX_METRIC_COSINE && !(ss > 0))
+        return fail(err, err_len, VX_ERR_INVALID, "%s: vector has zero norm", what);
+    return VX_OK;
+}
+
+/* Validates point i; packs its metadata (if any) at the end of packed. */
+static int check_point(const collection *c, const vx_point *p, uint32_t i, vx_buf *packed,
+                       char *err, size_t err_len)
+{
+    char what[64];
+    if (!p->id)
+        return fail(err, err_len, VX_ERR_INVALID, "points[%u].id: missing", i);
+    size_t idlen = strlen(p->id);
+    if (idlen < 1 || idlen > VX_MAX_ID_LEN)
+        return fail(err, err_len, VX_ERR_INVALID, "points[%u].id: length %zu, expected 1..%d bytes",
+                    i, idlen, VX_MAX_ID_LEN);
+    if (!utf8_ok((const unsigned char *)p->id, idlen))
+        return fail(err, err_len, VX_ERR_INVALID, "points[%u].id: not valid UTF-8", i);
+    snprintf(what, sizeof what, "points[%u].vector", i);
+    int rc = check_vector(c, p->vector, p->dim, what, err, err_len);
+    if (rc)
+        return rc;
+    if (p->metadata && p->metadata->type != VX_VAL_NULL) {
+        if (p->metadata->type != VX_VAL_OBJECT)
+            return fail(err, err_len, VX_ERR_INVALID, "points[%u].metadata: expected an object", i);
+        size_t before = packed->len;
+        vx_value_pack(p->metadata, packed);
+        size_t sz = packed->len - before;
+        if (sz > VX_MAX_METADATA_BYTES)
+            return fail(err, err_len, VX_ERR_LIMIT,
+                        "points[%u].metadata: %zu bytes packed, limit %d", i, sz,
+                        VX_MAX_METADATA_BYTES);
+    }
+    return VX_OK;
+}
+
+int coll_upsert_check(const collection *c, const vx_point *pts, uint32_t n, char *err,
+                      size_t err_len)
+{
+    vx_buf packed = VX_BUF_INIT;
+    int rc = VX_OK;
+    if (n > VX_MAX_BATCH)
+        rc = fail(err, err_len, VX_ERR_LIMIT, "points: %u points, limit %d", n, VX_MAX_BATCH);
+    for (uint32_t i = 0; i < n && rc == VX_OK; i++) {
+        vx_buf_reset(&packed);
+        rc = check_point(c, &pts[i], i, &packed, err, err_len);
+    }
+    vx_buf_free(&packed);
+    return rc;
+}
+
+/* ---- storage ---- */
+
+static int coll_reserve(collection *c, uint64_t need)
+{
+    if (need > UINT32_MAX - 1u)
+        return VX_ERR_LIMIT;
+    if (need <= c->cap)
+        return VX_OK;
+    uint64_t cap = c->cap ? c->cap : COLL_MIN_CAP;
+    while (cap < need)
+        cap *= 2;
+    if (cap > UINT32_MAX - 63u)
+        cap = (UINT32_MAX - 63u) & ~63ull;
+    size_t row = (size_t)c->dim * sizeof(float);
+    /* Each realloc leaves the old block valid on failure; fields are only
+     * updated after every allocation succeeded (cap stays the old value, so a
+     * partially grown set of arrays is merely larger than needed). */
+    float *search = realloc(c->search, cap * row);
+    if (!search)
+        return VX_ERR_NOMEM;
+    c->search = search;
+    if (c->cfg.metric == VX_METRIC_COSINE) {
+        float *raw = realloc(c->raw, cap * row);
+        if (!raw)
+            return VX_ERR_NOMEM;
+        c->raw = raw;
+    }
+    unsigned char **meta = realloc(c->meta, cap * sizeof *meta);
+    if (!meta)
+        return VX_ERR_NOMEM;
+    c->meta = meta;
+    uint32_t *meta_len = realloc(c->meta_len, cap * sizeof *meta_len);
+    if (!meta_len)
+        return VX_ERR_NOMEM;
+    c->meta_len = meta_len;
+    size_t old_words = c->cap / 64, words = (size_t)(cap + 63) / 64;
+    uint64_t *dead = realloc(c->dead, words * sizeof *dead);
+    if (!dead)
+        return VX_ERR_NOMEM;
+    memset(dead + old_words, 0, (words - old_words) * sizeof *dead);
+    c->dead = dead;
+    memset(c->meta + c->cap, 0, (cap - c->cap) * sizeof *meta);
+    memset(c->meta_len + c->cap, 0, (cap - c->cap) * sizeof *meta_len);
+    c->cap = (uint32_t)cap;
+    return VX_OK;
+}
+
+static void coll_write_vector(collection *c, uint32_t slot, const float *v)
+{
+    float *row = c->search + (size_t)slot * c->dim;
+    if (c->cfg.metric == VX_METRIC_COSINE) {
+        memcpy(c->raw + (size_t)slot * c->dim, v, (size_t)c->dim * sizeof(float));
+        double ss = 0;
+        for (uint32_t i = 0; i < c->dim; i++)
+            ss += (double)v[i] * v[i];
+        double inv = 1.0 / sqrt(ss);
+        for (uint32_t i = 0; i < c->dim; i++)
+            row[i] = (float)(v[i] * inv);
+    } else {
+        memcpy(row, v, (size_t)c->dim * sizeof(float));
+    }
+}
+
+/* Applies one validated point; blob (malloc'd or NULL) becomes owned. */
+static void coll_apply_point(collection *c, const vx_point *p, unsigned char *blob, uint32_t blen)
+{
+    size_t idlen = strlen(p->id);
+    uint32_t slot;
+    if (!idmap_get(c->ids, p->id, idlen, &slot)) {
+        slot = c->n_slots++;
+        /* Cannot fail: coll_upsert reserved room for every point. */
+        (void)idmap_put(c->ids, p->id, idlen, slot);
+        c->count++;
+    } else {
+        c->meta_bytes -= c->meta_len[slot];
+        free(c->meta[slot]);
+    }
+    coll_write_vector(c, slot, p->vector);
+    c->meta[slot] = blob;
+    c->meta_len[slot] = blen;
+    c->meta_bytes += blen;
+    /* ANN hook: hnsw_insert(c->ann, slot, row) (an update re-links the node). */
+}
+
+int coll_upsert(collection *c, const vx_point *pts, uint32_t n, char *err, size_t err_len)
+{
+    vx_buf packed = VX_BUF_INIT;
+    size_t *off = NULL;
+    unsigned char **blobs = NULL;
+    int rc = VX_OK;
+    if (n > VX_MAX_BATCH) {
+        rc = fail(err, err_len, VX_ERR_LIMIT, "points: %u points, limit %d", n, VX_MAX_BATCH);
+        goto out;
+    }
+    off = malloc((n + 1) * sizeof *off);
+    blobs = calloc(n ? n : 1, sizeof *blobs);
+    if (!off || !blobs) {
+        rc = fail(err, err_len, VX_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    /* 1. validate everything, packing metadata as we go */
+    for (uint32_t i = 0; i < n; i++) {
+        off[i] = packed.len;
+        rc = check_point(c, &pts[i], i, &packed, err, err_len);
+        if (rc)
+            goto out;
+    }
+    off[n] = packed.len;
+    /* 2. reserve: after this nothing can fail */
+    rc = coll_reserve(c, (uint64_t)c->n_slots + n);
+    if (rc == VX_OK)
+        rc = idmap_reserve(c->ids, n, c->n_slots + n);
+    for (uint32_t i = 0; i < n && rc == VX_OK; i++) {
+        size_t len = off[i + 1] - off[i];
+        if (len && !(blobs[i] = malloc(len)))
+            rc = VX_ERR_NOMEM;
+        else if (len)
+            memcpy(blobs[i], packed.data + off[i], len);
+    }
+    if (rc) {
+        rc = fail(err, err_len, rc, rc == VX_ERR_LIMIT ? "collection is full" : "out of memory");
+        for (uint32_t i = 0; i < n; i++)
+            free(blobs[i]);
+        goto out;
+    }
+    /* 3. apply in order: a later duplicate overwrites an earlier one */
+    for (uint32_t i = 0; i < n; i++)
+        coll_apply_point(c, &pts[i], blobs[i], (uint32_t)(off[i + 1] - off[i]));
+out:
+    free(blobs);
+    free(off);
+    vx_buf_free(&packed);
+    return rc;
+}
+
+/* ---- reads ---- */
+
+static const float *user_row(const collection *c, uint32_t slot)
+{
+    return (c->raw ? c->raw : c->search) + (size_t)slot * c->dim;
+}
+
+static float *copy_vec(vx_arena *a, const float *v, uint32_t dim)
+{
+    float *out = vx_arena_alloc(a, (size_t)dim * sizeof *out);
+    memcpy(out, v, (size_t)dim * sizeof *out);
+    return out;
+}
+
+/* Unpacks slot's metadata into a (NULL when none or undecodable). */
+static const vx_value *meta_tree(const collection *c, uint32_t slot, vx_arena *a)
+{
+    if (!c->meta[slot])
+        return NULL;
+    vx_value *v = vx_arena_alloc(a, sizeof *v);
+    if (vx_value_unpack(c->meta[slot], c->meta_len[slot], a, v) != VX_OK)
+        return NULL; /* cannot happen: we packed it */
+    return v;
+}
+
+int coll_get(const collection *c, const char *id, bool with_vector, vx_arena *a, vx_point *out)
+{
+    memset(out, 0, sizeof *out);
+    uint32_t slot;
+    if (!id || !idmap_get(c->ids, id, strlen(id), &slot))
+        return VX_ERR_NOT_FOUND;
+    out->id = vx_arena_strdup(a, id);
+    out->dim = c->dim;
+    if (with_vector)
+        out->vector = copy_vec(a, user_row(c, slot), c->dim);
+    out->metadata = meta_tree(c, slot, a);
+    return VX_OK;
+}
+
+/* ---- deletes ---- */
+
+static void coll_kill_slot(collection *c, uint32_t slot)
+{
+    c->dead[slot >> 6] |= 1ull << (slot & 63);
+    c->meta_bytes -= c->meta_len[slot];
+    free(c->meta[slot]);
+    c->meta[slot] = NULL;
+    c->meta_len[slot] = 0;
+    c->count--;
+    /* ANN hook: hnsw_remove(c->ann, slot). */
+}
+
+uint32_t coll_delete_ids(collection *c, const char *const *ids, uint32_t n)
+{
+    uint32_t deleted = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t slot;
+        if (ids[i] && idmap_del(c->ids, ids[i], strlen(ids[i]), &slot)) {
+            coll_kill_slot(c, slot);
+            deleted++;
+        }
+    }
+    return deleted;
+}
+
+int coll_delete_filter(collection *c, const vx_value *filter, vx_arena *a, uint32_t *n_deleted,
+                       char *err, size_t err_len)
+{
+    *n_deleted = 0;
+    const vx_filter *f;
+    int rc = filter_compile(filter, a, &f, err, err_len);
+    if (rc)
+        return rc;
+    if (!f)
+        return fail(err, err_len, VX_ERR_INVALID,
+                    "filter: must not be empty (delete the collection to remove every point)");
+    for (uint32_t s = 0; s < c->n_slots; s++) {
+        if (flat_is_dead(c->dead, s) || !filter_match(f, c->meta[s], c->meta_len[s]))
+            continue;
+        const char *id = idmap_id(c->ids, s);
+        idmap_del(c->ids, id, strlen(id), NULL);
+        coll_kill_slot(c, s);
+        (*n_deleted)++;
+    }
+    return VX_OK;
+}
+
+/* ---- listing ---- */
+
+/* Cursor: "s" + the next slot in base 36 (lowercase). */
+static const char *cursor_encode(vx_arena *a, uint32_t slot)
+{
+    char tmp[16];
+    int n = 0;
+    do {
+        tmp[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[slot % 36];
+        slot /= 36;
+    } while (slot);
+    char *out = vx_arena_alloc(a, (size_t)n + 2);
+    out[0] = 's';
+    for (int i = 0; i < n; i++)
+        out[1 + i] = tmp[n - 1 - i];
+    return out;
+}
+
+static int cursor_decode(const char *s, uint32_t *slot)
+{
+    if (s[0] != 's' || !s[1])
+        return VX_ERR_INVALID;
+    uint64_t v = 0;
+    for (const char *p = s + 1; *p; p++) {
+        int d;
+        if (*p >= '0' && *p <= '9')
+            d = *p - '0';
+        else if (*p >= 'a' && *p <= 'z')
+            d = *p - 'a' + 10;
+        else
+            return VX_ERR_INVALID;
+        v = v * 36 + (uint64_t)d;
+        if (v > UINT32_MAX)
+            return VX_ERR_INVALID;
+    }
+    *slot = (uint32_t)v;
+    return VX_OK;
+}
+
+int coll_list(const collection *c, const char *cursor, uint32_t limit, bool with_vector,
+              vx_arena *a, vx_list_rep *out, char *err, size_t err_len)
+{
+    memset(out, 0, sizeof *out);
+    uint32_t start = 0;
+    if (cursor && cursor_decode(cursor, &start))
+        return fail(err, err_len, VX_ERR_INVALID, "cursor: not a cursor returned by this collection");
+    if (limit < 1 || limit > VX_MAX_LIST_LIMIT)
+        return fail(err, err_len, VX_ERR_INVALID, "limit: %u is out of range 1..%d", limit,
+                    VX_MAX_LIST_LIMIT);
+    out->points = vx_arena_alloc(a, (size_t)limit * sizeof *out->points);
+    uint32_t s = start;
+    for (; s < c->n_slots; s++) {
+        if (flat_is_dead(c->dead, s))
+            continue;
+        if (out->n_points == limit)
+            break; /* s is the first live slot of the next page */
+        vx_point *p = &out->points[out->n_points++];
+        p->id = vx_arena_strdup(a, idmap_id(c->ids, s));
+        p->dim = c->dim;
+        if (with_vector)
+            p->vector = copy_vec(a, user_row(c, s), c->dim);
+        p->metadata = meta_tree(c, s, a);
+    }
+    out->next_cursor = s < c->n_slots ? cursor_encode(a, s) : NULL;
+    return VX_OK;
+}
+
+/* ---- search ---- */
+
+int coll_search_exact(const collection *c, const vx_search_req *req, vx_arena *a,
+                      vx_search_rep *out, char *err, size_t err_len)
+{
+    uint64_t t0 = vx_now_us();
+    memset(out, 0, sizeof *out);
+    int rc = check_vector(c, req->vector, req->dim, "vector", err, err_len);
+    if (rc)
+        return rc;
+    if (req->k < 1 || req->k > VX_MAX_K)
+        return fail(err, err_len, VX_ERR_INVALID, "k: %u is out of range 1..%d", req->k, VX_MAX_K);
+    const vx_filter *f;
+    rc = filter_compile(req->filter, a, &f, err, err_len);
+    if (rc)
+        return rc;
+    const float *q = req->vector;
+    if (c->cfg.metric == VX_METRIC_COSINE) {
+        float *nq = vx_arena_alloc(a, (size_t)c->dim * sizeof *nq);
+        double ss = 0;
+        for (uint32_t i = 0; i < c->dim; i++)
+            ss += (double)q[i] * q[i];
+        double inv = 1.0 / sqrt(ss);
+        for (uint32_t i = 0; i < c->dim; i++)
+            nq[i] = (float)(q[i] * inv);
+        q = nq;
+    }
+    flat_view v = {c->search, c->n_slots, c->dim, c->dead, c->meta, c->meta_len, c->cfg.metric};
+    topk_item *items = vx_arena_alloc(a, (size_t)req->k * sizeof *items);
+    uint32_t n = c->n_slots ? flat_search(&v, q, req->k, f, items) : 0;
+    out->hits = vx_arena_alloc(a, (size_t)(n ? n : 1) * sizeof *out->hits);
+    for (uint32_t i = 0; i < n; i++) {
+        vx_search_hit *h = &out->hits[i];
+        uint32_t s = items[i].slot;
+        h->id = vx_arena_strdup(a, idmap_id(c->ids, s));
+        h->score = items[i].score;
+        if (req->with_metadata)
+            h->metadata = meta_tree(c, s, a);
+        if (req->with_vector) {
+            h->vector = copy_vec(a, user_row(c, s), c->dim);
+            h->dim = c->dim;
+        }
+    }
+    out->n_hits = n;
+    out->used_index = false;
+    out->took_us = vx_now_us() - t0;
+    return VX_OK;
+}
+
+int coll_search(const collection *c, const vx_search_req *req, vx_arena *a, vx_search_rep *out,
+                char *err, size_t err_len)
+{
+    /* ANN hook: when c->ann && !req->exact, validate the request as above
+     * and answer with hnsw_search(c->ann, ..., req->ef ? req->ef : default,
+     * filter), setting used_index = true. Until then: the exact scan. */
+    return coll_search_exact(c, req, a, out, err, err_len);
+}
+
+/* ---- slot access ---- */
+
+uint32_t coll_n_slots(const collection *c) { return c->n_slots; }
+
+bool coll_slot_live(const collection *c, uint32_t slot)
+{
+    return slot < c->n_slots && !flat_is_dead(c->dead, slot);
+}
+
+const char *coll_slot_id(const collection *c, uint32_t slot)
+{
+    return coll_slot_live(c, slot) ? idmap_id(c->ids, slot) : NULL;
+}
+
+const float *coll_slot_vector(const collection *c, uint32_t slot)
+{
+    return slot < c->n_slots ? user_row(c, slot) : NULL;
+}
+
+const float *coll_slot_search_vector(const collection *c, uint32_t slot)
+{
+    return slot < c->n_slots ? c->search + (size_t)slot * c->dim : NULL;
+}
+
+const unsigned char *coll_slot_meta(const collection *c, uint32_t slot, uint32_t *len)
+{
+    if (!coll_slot_live(c, slot)) {
+        *len = 0;
+        return NULL;
+    }
+    *len = c->meta_len[slot];
+    return c->meta[slot];
+}

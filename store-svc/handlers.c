@@ -1,0 +1,366 @@
+/*
+ * handlers.c — see handlers.h. One function per message type, all with the
+ * signature of hd_fn: they fill rep->body (allocated in the request arena)
+ * or return an error code with a message in ctx->err.
+ */
+#include "handlers.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collection.h"
+#include "vx_clock.h"
+#include "vx_err.h"
+#include "vx_log.h"
+#include "vx_proto.h"
+
+#define HD_ARENA_CHUNK (256u << 10)
+
+struct store_handlers {
+    store *st;
+    pthread_key_t arena_key;
+};
+
+typedef struct hd_ctx {
+    store_handlers *h;
+    const vx_request *req;
+    vx_reply *rep;
+    vx_arena *a;
+    uint64_t start_ms;
+    char err[512];
+} hd_ctx;
+
+static int hd_fail(hd_ctx *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int hd_fail(hd_ctx *c, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, sizeof c->err, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* True when the caller has stopped waiting (checked once work could start). */
+static bool hd_late(const hd_ctx *c)
+{
+    return c->req->deadline_ms && vx_now_ms() - c->start_ms > c->req->deadline_ms;
+}
+
+static int hd_acquire(hd_ctx *c, const char *name, bool write, store_ref **r)
+{
+    int rc = store_acquire(c->h->st, name, write, r);
+    if (rc == VX_ERR_NOT_FOUND)
+        return hd_fail(c, rc, "collection '%s' not found", name ? name : "");
+    if (rc)
+        return hd_fail(c, rc, "%s", vx_strerror(rc));
+    if (hd_late(c)) {
+        store_release(*r);
+        *r = NULL;
+        return hd_fail(c, VX_ERR_TIMEOUT, "deadline of %u ms passed before the request could run",
+                       c->req->deadline_ms);
+    }
+    return VX_OK;
+}
+
+static void write_rep(hd_ctx *c, uint32_t n, uint64_t count)
+{
+    c->rep->body.write.n = n;
+    c->rep->body.write.count = count;
+    c->rep->body.write.lsn = 0;          /* no WAL yet */
+    c->rep->body.write.durability = "none";
+}
+
+/* ---- one handler per message ---- */
+
+static vx_value *mk_obj(vx_arena *a, uint32_t n)
+{
+    vx_value *v = vx_arena_alloc(a, sizeof *v);
+    v->type = VX_VAL_OBJECT;
+    v->u.obj.items = vx_arena_alloc(a, n * sizeof *v->u.obj.items);
+    return v;
+}
+
+static void obj_add_int(vx_value *o, const char *key, int64_t i)
+{
+    vx_member *m = &o->u.obj.items[o->u.obj.n++];
+    m->key = key;
+    m->key_len = (uint32_t)strlen(key);
+    m->value.type = VX_VAL_INT;
+    m->value.u.i = i;
+}
+
+static int hd_health(hd_ctx *c)
+{
+    uint64_t colls, pts;
+    store_stats(c->h->st, &colls, &pts);
+    vx_value *stats = mk_obj(c->a, 2);
+    obj_add_int(stats, "collections", (int64_t)colls);
+    obj_add_int(stats, "points", (int64_t)pts);
+    c->rep->body.health.service = "store";
+    c->rep->body.health.version = STORE_SERVICE_VERSION;
+    c->rep->body.health.stats = stats;
+    return VX_OK;
+}
+
+static int hd_coll_create(hd_ctx *c)
+{
+    return store_create(c->h->st, &c->req->body.coll_create, c->a, &c->rep->body.coll_info, c->err,
+                        sizeof c->err);
+}
+
+static int hd_coll_list(hd_ctx *c)
+{
+    store_list(c->h->st, c->a, &c->rep->body.coll_list.colls, &c->rep->body.coll_list.n_colls);
+    return VX_OK;
+}
+
+static int hd_coll_info(hd_ctx *c)
+{
+    store_ref *r;
+    int rc = hd_acquire(c, c->req->body.coll_name.name, false, &r);
+    if (rc)
+        return rc;
+    coll_info(store_ref_coll(r), c->a, &c->rep->body.coll_info);
+    store_release(r);
+    return VX_OK;
+}
+
+static int hd_coll_delete(hd_ctx *c)
+{
+    const char *name = c->req->body.coll_name.name;
+    int rc = store_drop(c->h->st, name ? name : "");
+    if (rc == VX_ERR_NOT_FOUND)
+        return hd_fail(c, rc, "collection '%s' not found", name ? name : "");
+    if (rc)
+        return hd_fail(c, rc, "%s", vx_strerror(rc));
+    write_rep(c, 1, 0);
+    return VX_OK;
+}
+
+static int hd_upsert(hd_ctx *c)
+{
+    const vx_upsert_req *u = &c->req->body.upsert;
+    store_ref *r = NULL;
+    int rc;
+    if (u->create_if_missing) {
+        if (u->n_points == 0 || !u->points[0].vector)
+            return hd_fail(c, VX_ERR_INVALID,
+                           "points[0].vector: required to create collection '%s'",
+                           u->collection ? u->collection : "");
+        vx_coll_config cfg = {0};
+        cfg.name = u->collection;
+        cfg.dimension = u->points[0].dim;
+        cfg.metric = VX_METRIC_COSINE;
+        cfg.index.type = VX_INDEX_FLAT;
+        bool created;
+        rc = store_acquire_or_create(c->h->st, &cfg, &r, &created, c->err, sizeof c->err);
+        if (rc)
+            return rc;
+        if (created)
+            VX_INFO("created collection '%s' (dimension %u, cosine, flat) on first upsert",
+                    cfg.name, cfg.dimension);
+        if (hd_late(c)) {
+            store_release(r);
+            return hd_fail(c, VX_ERR_TIMEOUT, "deadline of %u ms passed before the request could run",
+                           c->req->deadline_ms);
+        }
+    } else {
+        rc = hd_acquire(c, u->collection, true, &r);
+        if (rc)
+            return rc;
+    }
+    collection *coll = store_ref_coll(r);
+    rc = coll_upsert(coll, u->points, u->n_points, c->err, sizeof c->err);
+    if (rc == VX_OK)
+        write_rep(c, u->n_points, coll_count(coll));
+    store_release(r);
+    return rc;
+}
+
+static int hd_get(hd_ctx *c)
+{
+    const vx_get_req *g = &c->req->body.get;
+    store_ref *r;
+    int rc = hd_acquire(c, g->collection, false, &r);
+    if (rc)
+        return rc;
+    rc = coll_get(store_ref_coll(r), g->id, g->with_vector, c->a, &c->rep->body.point);
+    store_release(r);
+    if (rc == VX_ERR_NOT_FOUND)
+        return hd_fail(c, rc, "point '%s' not found in collection '%s'", g->id ? g->id : "",
+                       g->collection);
+    return rc;
+}
+
+static int hd_delete(hd_ctx *c)
+{
+    const vx_delete_req *d = &c->req->body.del;
+    if (d->n_ids && d->filter)
+        return hd_fail(c, VX_ERR_INVALID, "ids: give either ids or a filter, not both");
+    if (!d->n_ids && !d->filter)
+        return hd_fail(c, VX_ERR_INVALID, "ids: expected a non-empty list of ids or a filter");
+    store_ref *r;
+    int rc = hd_acquire(c, d->collection, true, &r);
+    if (rc)
+        return rc;
+    collection *coll = store_ref_coll(r);
+    uint32_t n = 0;
+    if (d->filter)
+        rc = coll_delete_filter(coll, d->filter, c->a, &n, c->err, sizeof c->err);
+    else
+        n = coll_delete_ids(coll, d->ids, d->n_ids);
+    if (rc == VX_OK)
+        write_rep(c, n, coll_count(coll));
+    store_release(r);
+    return rc;
+}
+
+static int hd_list(hd_ctx *c)
+{
+    const vx_list_req *l = &c->req->body.list;
+    store_ref *r;
+    int rc = hd_acquire(c, l->collection, false, &r);
+    if (rc)
+        return rc;
+    rc = coll_list(store_ref_coll(r), l->cursor, l->limit ? l->limit : VX_DEFAULT_LIST_LIMIT,
+                   l->with_vector, c->a, &c->rep->body.list, c->err, sizeof c->err);
+    store_release(r);
+    return rc;
+}
+
+static int hd_search(hd_ctx *c)
+{
+    const vx_search_req *s = &c->req->body.search;
+    store_ref *r;
+    int rc = hd_acquire(c, s->collection, false, &r);
+    if (rc)
+        return rc;
+    rc = coll_search(store_ref_coll(r), s, c->a, &c->rep->body.search, c->err, sizeof c->err);
+    store_release(r);
+    return rc;
+}
+
+static int hd_events(hd_ctx *c)
+{
+    return hd_fail(c, VX_ERR_UNAVAILABLE, "events_since: change events are not available yet");
+}
+
+static int hd_not_served(hd_ctx *c)
+{
+    const char *name = vx_msg_name(c->req->type);
+    return hd_fail(c, VX_ERR_INVALID, "type: '%s' is not served by the store",
+                   name ? name : "unknown");
+}
+
+typedef int (*hd_fn)(hd_ctx *c);
+
+static hd_fn hd_lookup(vx_msg_type t)
+{
+    switch (t) {
+    case VX_MSG_HEALTH: return hd_health;
+    case VX_MSG_COLL_CREATE: return hd_coll_create;
+    case VX_MSG_COLL_LIST: return hd_coll_list;
+    case VX_MSG_COLL_INFO: return hd_coll_info;
+    case VX_MSG_COLL_DELETE: return hd_coll_delete;
+    case VX_MSG_POINTS_UPSERT: return hd_upsert;
+    case VX_MSG_POINTS_GET: return hd_get;
+    case VX_MSG_POINTS_DELETE: return hd_delete;
+    case VX_MSG_POINTS_LIST: return hd_list;
+    case VX_MSG_SEARCH: return hd_search;
+    case VX_MSG_EVENTS_SINCE: return hd_events;
+    default: return hd_not_served;
+    }
+}
+
+/* ---- entry points ---- */
+
+void handlers_handle(store_handlers *h, const unsigned char *bytes, size_t len, vx_arena *a,
+                     vx_buf *reply)
+{
+    hd_ctx c;
+    memset(&c, 0, sizeof c);
+    vx_request *req = vx_arena_alloc(a, sizeof *req);
+    vx_reply *rep = vx_arena_alloc(a, sizeof *rep);
+    c.h = h;
+    c.req = req;
+    c.rep = rep;
+    c.a = a;
+    c.start_ms = vx_now_ms();
+    int rc = vx_proto_decode_request(bytes, len, a, req, c.err, sizeof c.err);
+    if (rc == VX_OK) {
+        rc = hd_lookup(req->type)(&c);
+        if (rc && !c.err[0])
+            snprintf(c.err, sizeof c.err, "%s", vx_strerror(rc));
+    } else if (!c.err[0]) {
+        snprintf(c.err, sizeof c.err, "%s", vx_strerror(rc));
+    }
+    vx_buf_reset(reply);
+    if (rc == VX_OK) {
+        rep->version = VX_PROTO_VERSION;
+        rep->type = req->type;
+        rep->request_id = req->request_id;
+        rep->status = VX_OK;
+        rc = vx_proto_encode_reply(rep, reply);
+        if (rc == VX_OK)
+            return;
+        vx_buf_reset(reply);
+        VX_ERROR("cannot encode reply to %s (request %llu): %s", vx_msg_name(req->type),
+                 (unsigned long long)req->request_id, vx_strerror(rc));
+        snprintf(c.err, sizeof c.err, "reply exceeds a protocol limit (ask for fewer results)");
+        rc = VX_ERR_LIMIT;
+    }
+    vx_proto_encode_error(req->type, req->request_id, rc, c.err, reply);
+}
+
+static void arena_free(void *p)
+{
+    vx_arena_fini(p);
+    free(p);
+}
+
+int handlers_create(store *st, store_handlers **out)
+{
+    store_handlers *h = calloc(1, sizeof *h);
+    if (!h)
+        return VX_ERR_NOMEM;
+    h->st = st;
+    if (pthread_key_create(&h->arena_key, arena_free)) {
+        free(h);
+        return VX_ERR_INTERNAL;
+    }
+    *out = h;
+    return VX_OK;
+}
+
+void handlers_destroy(store_handlers *h)
+{
+    if (!h)
+        return;
+    /* Arenas of threads that already exited were freed by the key's
+     * destructor; the calling thread's own one is freed here. */
+    vx_arena *a = pthread_getspecific(h->arena_key);
+    if (a)
+        arena_free(a);
+    pthread_key_delete(h->arena_key);
+    free(h);
+}
+
+void handlers_serve(void *arg, const unsigned char *req, size_t req_len, vx_buf *reply)
+{
+    store_handlers *h = arg;
+    vx_arena *a = pthread_getspecific(h->arena_key);
+    if (!a) {
+        a = malloc(sizeof *a);
+        if (!a) {
+            vx_proto_encode_error(0, 0, VX_ERR_NOMEM, "out of memory", reply);
+            return;
+        }
+        vx_arena_init(a, HD_ARENA_CHUNK);
+        pthread_setspecific(h->arena_key, a);
+    }
+    handlers_handle(h, req, req_len, a, reply);
+    vx_arena_reset(a);
+}

@@ -1,0 +1,298 @@
+/*
+ * store.c — see store.h.
+ *
+ * Invariants: entries[0..n) is sorted by name with no duplicates and holds
+ * exactly the live (not dropped) entries; an entry's refs counts the
+ * registry's reference (while linked) plus one per store_ref outstanding;
+ * the entry and its collection are freed when refs reaches 0. `dropped`
+ * is written under the entry's write lock and read under its lock.
+ */
+#include "store.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vx_err.h"
+
+typedef struct store_entry {
+    collection *coll;
+    const char *name; /* coll's name */
+    pthread_rwlock_t lock;
+    atomic_uint refs;
+    bool dropped;
+} store_entry;
+
+struct store_ref {
+    store_entry *e;
+};
+
+struct store {
+    pthread_rwlock_t lock;
+    store_entry **entries;
+    uint32_t n, cap;
+};
+
+int store_open(store **out)
+{
+    store *s = calloc(1, sizeof *s);
+    if (!s)
+        return VX_ERR_NOMEM;
+    if (pthread_rwlock_init(&s->lock, NULL)) {
+        free(s);
+        return VX_ERR_INTERNAL;
+    }
+    *out = s;
+    return VX_OK;
+}
+
+static void entry_unref(store_entry *e)
+{
+    if (atomic_fetch_sub(&e->refs, 1) == 1) {
+        pthread_rwlock_destroy(&e->lock);
+        coll_destroy(e->coll);
+        free(e);
+    }
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    for (uint32_t i = 0; i < s->n; i++)
+        entry_unref(s->entries[i]);
+    free(s->entries);
+    pthread_rwlock_destroy(&s->lock);
+    free(s);
+}
+
+/* Index of name, or where it would be inserted (*found tells). Registry lock held. */
+static uint32_t find(const store *s, const char *name, bool *found)
+{
+    uint32_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(s->entries[mid]->name, name);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+/* Creates + links under the registry write lock. *e gets the entry (new
+ * or existing); *created tells. */
+static int create_locked(store *s, const vx_coll_config *cfg_in, store_entry **out, bool *created,
+                         char *err, size_t err_len)
+{
+    vx_coll_config cfg = *cfg_in;
+    int rc = coll_config_check(&cfg, err, err_len);
+    if (rc)
+        return rc;
+    bool found;
+    uint32_t at = find(s, cfg.name, &found);
+    *created = false;
+    if (found) {
+        store_entry *e = s->entries[at];
+        if (!coll_config_equal(coll_config(e->coll), &cfg)) {
+            snprintf(err, err_len, "collection '%s' exists with other settings", cfg.name);
+            return VX_ERR_CONFLICT;
+        }
+        *out = e;
+        return VX_OK;
+    }
+    if (s->n == s->cap) {
+        uint32_t cap = s->cap ? s->cap * 2 : 16;
+        store_entry **ne = realloc(s->entries, cap * sizeof *ne);
+        if (!ne)
+            return VX_ERR_NOMEM;
+        s->entries = ne;
+        s->cap = cap;
+    }
+    store_entry *e = calloc(1, sizeof *e);
+    if (!e)
+        return VX_ERR_NOMEM;
+    rc = coll_create(&cfg, &e->coll, err, err_len);
+    if (rc) {
+        free(e);
+        return rc;
+    }
+    pthread_rwlock_init(&e->lock, NULL);
+    e->name = coll_config(e->coll)->name;
+    atomic_init(&e->refs, 1);
+    memmove(s->entries + at + 1, s->entries + at, (s->n - at) * sizeof *s->entries);
+    s->entries[at] = e;
+    s->n++;
+    *out = e;
+    *created = true;
+    return VX_OK;
+}
+
+int store_create(store *s, const vx_coll_config *cfg, vx_arena *a, vx_coll_info *info, char *err,
+                 size_t err_len)
+{
+    store_entry *e;
+    bool created;
+    pthread_rwlock_wrlock(&s->lock);
+    int rc = create_locked(s, cfg, &e, &created, err, err_len);
+    if (rc == VX_OK)
+        atomic_fetch_add(&e->refs, 1);
+    pthread_rwlock_unlock(&s->lock);
+    if (rc)
+        return rc;
+    pthread_rwlock_rdlock(&e->lock);
+    if (e->dropped)
+        rc = VX_ERR_NOT_FOUND; /* dropped between our unlock and now */
+    else
+        coll_info(e->coll, a, info);
+    pthread_rwlock_unlock(&e->lock);
+    entry_unref(e);
+    return rc;
+}
+
+int store_drop(store *s, const char *name)
+{
+    bool found;
+    pthread_rwlock_wrlock(&s->lock);
+    uint32_t at = find(s, name, &found);
+    store_entry *e = NULL;
+    if (found) {
+        e = s->entries[at];
+        memmove(s->entries + at, s->entries + at + 1, (s->n - at - 1) * sizeof *s->entries);
+        s->n--;
+    }
+    pthread_rwlock_unlock(&s->lock);
+    if (!e)
+        return VX_ERR_NOT_FOUND;
+    pthread_rwlock_wrlock(&e->lock);
+    e->dropped = true;
+    pthread_rwlock_unlock(&e->lock);
+    entry_unref(e); /* the registry's reference */
+    return VX_OK;
+}
+
+void store_list(store *s, vx_arena *a, vx_coll_info **out, uint32_t *n)
+{
+    /* Snapshot the entries with references, then read each under its lock. */
+    pthread_rwlock_rdlock(&s->lock);
+    uint32_t cnt = s->n;
+    store_entry **es = vx_arena_alloc(a, (cnt ? cnt : 1) * sizeof *es);
+    for (uint32_t i = 0; i < cnt; i++) {
+        es[i] = s->entries[i];
+        atomic_fetch_add(&es[i]->refs, 1);
+    }
+    pthread_rwlock_unlock(&s->lock);
+    vx_coll_info *infos = vx_arena_alloc(a, (cnt ? cnt : 1) * sizeof *infos);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < cnt; i++) {
+        pthread_rwlock_rdlock(&es[i]->lock);
+        if (!es[i]->dropped)
+            coll_info(es[i]->coll, a, &infos[k++]);
+        pthread_rwlock_unlock(&es[i]->lock);
+        entry_unref(es[i]);
+    }
+    *out = infos;
+    *n = k;
+}
+
+void store_stats(store *s, uint64_t *n_colls, uint64_t *n_points)
+{
+    uint64_t pts = 0;
+    pthread_rwlock_rdlock(&s->lock);
+    *n_colls = s->n;
+    for (uint32_t i = 0; i < s->n; i++) {
+        /* A torn read of one counter under a concurrent writer is fine for a
+         * statistic, but keep it race-free: take the read lock. */
+        pthread_rwlock_rdlock(&s->entries[i]->lock);
+        pts += coll_count(s->entries[i]->coll);
+        pthread_rwlock_unlock(&s->entries[i]->lock);
+    }
+    pthread_rwlock_unlock(&s->lock);
+    *n_points = pts;
+}
+
+static int lock_entry(store_entry *e, bool write, store_ref **out)
+{
+    if (write)
+        pthread_rwlock_wrlock(&e->lock);
+    else
+        pthread_rwlock_rdlock(&e->lock);
+    if (e->dropped) {
+        pthread_rwlock_unlock(&e->lock);
+        entry_unref(e);
+        return VX_ERR_NOT_FOUND;
+    }
+    store_ref *r = malloc(sizeof *r);
+    if (!r) {
+        pthread_rwlock_unlock(&e->lock);
+        entry_unref(e);
+        return VX_ERR_NOMEM;
+    }
+    r->e = e;
+    *out = r;
+    return VX_OK;
+}
+
+int store_acquire(store *s, const char *name, bool write, store_ref **out)
+{
+    bool found;
+    *out = NULL;
+    if (!name)
+        return VX_ERR_NOT_FOUND;
+    pthread_rwlock_rdlock(&s->lock);
+    uint32_t at = find(s, name, &found);
+    store_entry *e = found ? s->entries[at] : NULL;
+    if (e)
+        atomic_fetch_add(&e->refs, 1);
+    pthread_rwlock_unlock(&s->lock);
+    if (!e)
+        return VX_ERR_NOT_FOUND;
+    return lock_entry(e, write, out);
+}
+
+int store_acquire_or_create(store *s, const vx_coll_config *cfg, store_ref **out, bool *created,
+                            char *err, size_t err_len)
+{
+    *created = false;
+    int rc = store_acquire(s, cfg->name, true, out);
+    if (rc != VX_ERR_NOT_FOUND)
+        return rc;
+    store_entry *e;
+    pthread_rwlock_wrlock(&s->lock);
+    /* An existing collection with other settings is fine here: the caller
+     * only wants it to exist; keep its settings. */
+    bool found;
+    uint32_t at = find(s, cfg->name, &found);
+    if (found) {
+        e = s->entries[at];
+    } else {
+        rc = create_locked(s, cfg, &e, created, err, err_len);
+        if (rc) {
+            pthread_rwlock_unlock(&s->lock);
+            return rc;
+        }
+    }
+    atomic_fetch_add(&e->refs, 1);
+    pthread_rwlock_unlock(&s->lock);
+    return lock_entry(e, true, out);
+}
+
+collection *store_ref_coll(store_ref *r) { return r->e->coll; }
+
+void store_release(store_ref *r)
+{
+    if (!r)
+        return;
+    store_entry *e = r->e;
+    free(r);
+    pthread_rwlock_unlock(&e->lock);
+    entry_unref(e);
+}
