@@ -1,2 +1,3 @@
 # store-svc/: libvxstore.a + vectron-store (and later vectron-check).
 PROGRAMS += vectron-store:store-svc:store-svc/main.c
+PROGRAMS += vectron-check:store-svc:store-svc/check_main.c
