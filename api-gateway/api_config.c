@@ -1,0 +1,45 @@
+/*
+ * api_config.c — the configuration table of vectron-api.
+ */
+#include "api_config.h"
+
+#include <string.h>
+
+#include "vx_proto.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+vx_config_result api_config_load(api_config *c, int argc, char **argv)
+{
+    memset(c, 0, sizeof(*c));
+    const vx_conf_row rows[] = {
+        {"bind", "VECTRON_BIND", "--bind", VX_CONF_STRING, &c->bind, "127.0.0.1", 0, 0, NULL,
+         "address the HTTP server listens on", false},
+        {"port", "VECTRON_PORT", "--port", VX_CONF_INT, &c->port, "3000", 1, 65535, NULL,
+         "HTTP port", false},
+        {"store_url", "VECTRON_STORE_URL", "--store-url", VX_CONF_STRING, &c->store_url,
+         "tcp://127.0.0.1:5601", 0, 0, NULL, "nng URL of vectron-store", false},
+        {"embed_url", "VECTRON_EMBED_URL", "--embed-url", VX_CONF_STRING, &c->embed_url,
+         "tcp://127.0.0.1:5611", 0, 0, NULL, "nng URL of vectron-embed", false},
+        {"threads", "VECTRON_API_THREADS", "--threads", VX_CONF_INT, &c->threads,
+         STR(API_DEFAULT_THREADS), 1, 1024, NULL,
+         "HTTP worker threads (one per open connection, keep-alive included)", false},
+        {"max_body_bytes", "VECTRON_MAX_BODY_BYTES", "--max-body-bytes", VX_CONF_INT,
+         &c->max_body_bytes, STR(API_DEFAULT_MAX_BODY_BYTES), 1024, 256ll << 20, NULL,
+         "largest accepted request body (larger: 413)", false},
+        {"request_timeout_ms", "VECTRON_REQUEST_TIMEOUT_MS", "--request-timeout-ms",
+         VX_CONF_INT, &c->request_timeout_ms, STR(API_DEFAULT_TIMEOUT_MS), 100, 600000, NULL,
+         "timeout of each backend call (exceeded: 504)", false},
+        {"log_level", "VECTRON_LOG_LEVEL", "--log-level", VX_CONF_ENUM, &c->log_level, "info", 0,
+         0, "debug|info|warn|error|off", "minimum log level", false},
+        {"cors_origin", "VECTRON_CORS_ORIGIN", "--cors-origin", VX_CONF_STRING, &c->cors_origin,
+         "", 0, 0, NULL, "value of Access-Control-Allow-Origin (empty: no CORS header)", false},
+    };
+    return vx_config_load(rows, sizeof(rows) / sizeof(rows[0]), argc, argv, "vectron-api",
+                          "Vectron REST gateway: HTTP/JSON in front of vectron-store and "
+                          "vectron-embed.\nLimits: dimension 1.." STR(VX_MAX_DIM) ", k 1.." STR(
+                              VX_MAX_K) ", batch <= " STR(VX_MAX_BATCH) " points, id <= " STR(
+                              VX_MAX_ID_LEN) " bytes, collection name [A-Za-z0-9_-]{1,64}, "
+                                             "ef " STR(VX_HNSW_EF_MIN) ".." STR(VX_HNSW_EF_MAX) ".");
+}

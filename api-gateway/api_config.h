@@ -1,0 +1,31 @@
+/*
+ * api_config.h — vectron-api's configuration (one vx_config table).
+ * Strings point at literals, the environment or argv (process lifetime).
+ */
+#ifndef API_CONFIG_H
+#define API_CONFIG_H
+
+#include <stdint.h>
+
+#include "vx_config.h"
+
+#define API_DEFAULT_MAX_BODY_BYTES 33554432 /* 32 MiB */
+#define API_DEFAULT_TIMEOUT_MS 30000
+#define API_DEFAULT_THREADS 32
+
+typedef struct api_config {
+    const char *bind;
+    int64_t port;
+    const char *store_url;
+    const char *embed_url;
+    int64_t threads;
+    int64_t max_body_bytes;
+    int64_t request_timeout_ms;
+    int log_level;           /* vx_log_level */
+    const char *cors_origin; /* "" = no CORS headers */
+} api_config;
+
+/* Fills c from defaults, environment and argv; see vx_config_load. */
+vx_config_result api_config_load(api_config *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,256 @@
+/*
+ * dispatch.c — the gateway's request flow and route table.
+ *
+ * For every request: match the route (404 / 405 with Allow / 400 for a bad
+ * {name} or {id}), then for routes with a body check Content-Type (415)
+ * BEFORE reading, read at most max_body_bytes (413), parse JSON (400 naming
+ * line and column), call the handler, and log one access line (method,
+ * route pattern, status, duration, request id; never bodies). OPTIONS is a
+ * CORS preflight answered 204 when cors_origin is set. An empty body on a body
+ * route is read as {} so optional-only routes (/benchmark) work without one.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "vx_clock.h"
+#include "vx_err.h"
+#include "vx_json.h"
+#include "vx_log.h"
+
+const route api_routes[] = {
+    {"GET", "/", h_root, 0},
+    {"GET", "/health", h_health, 0},
+    {"GET", "/collections", h_coll_list, 0},
+    {"PUT", "/collections/{name}", h_coll_put, ROUTE_BODY},
+    {"GET", "/collections/{name}", h_coll_get, 0},
+    {"DELETE", "/collections/{name}", h_coll_delete, 0},
+    {"POST", "/collections/{name}/points", h_points_upsert, ROUTE_BODY},
+    {"GET", "/collections/{name}/points", h_points_list, 0},
+    {"POST", "/collections/{name}/points/delete", h_points_delete, ROUTE_BODY},
+    {"GET", "/collections/{name}/points/{id}", h_point_get, 0},
+    {"DELETE", "/collections/{name}/points/{id}", h_point_delete, 0},
+    {"POST", "/collections/{name}/search", h_search, ROUTE_BODY},
+    {"POST", "/vector", h_vector_post, ROUTE_BODY},
+    {"GET", "/vector/{id}", h_vector_get, 0},
+    {"DELETE", "/vector/{id}", h_vector_delete, 0},
+    {"GET", "/vectors", h_vectors, 0},
+    {"POST", "/embed", h_embed, ROUTE_BODY},
+    {"POST", "/batch-embed", h_batch_embed, ROUTE_BODY},
+    {"POST", "/upsert-text", h_upsert_text, ROUTE_BODY},
+    {"POST", "/search/vector", h_search_vector, ROUTE_BODY},
+    {"POST", "/search/text", h_search_text, ROUTE_BODY},
+    {"GET", "/models", h_models, 0},
+    {"POST", "/benchmark", h_benchmark, ROUTE_BODY},
+};
+const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);
+
+void api_send_json(api_ctx *c, int status, const vx_buf *body)
+{
+    const char *extra[] = {"X-Request-Id", c->request_id, NULL};
+    c->status = status;
+    web_respond(c->req, status, "application/json", body->data, body->len, extra);
+}
+
+static void send_error_hdrs(api_ctx *c, int code, const char *msg, const char *const *extra)
+{
+    vx_buf b = VX_BUF_INIT;
+    vx_jsonw w;
+    vx_jsonw_init(&w, &b);
+    vx_jsonw_begin_object(&w);
+    vx_jsonw_key(&w, "error");
+    vx_jsonw_begin_object(&w);
+    vx_jsonw_key(&w, "code");
+    vx_jsonw_string(&w, vx_errname(code));
+    vx_jsonw_key(&w, "message");
+    vx_jsonw_string(&w, msg && *msg ? msg : vx_strerror(code));
+    vx_jsonw_end_object(&w);
+    vx_jsonw_end_object(&w);
+    c->status = vx_err_http_status(code);
+    web_respond(c->req, c->status, "application/json", b.data, b.len, extra);
+    vx_buf_free(&b);
+}
+
+void api_send_error(api_ctx *c, int code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    int st = vx_err_http_status(code);
+    const char *extra[] = {"X-Request-Id", c->request_id, "Retry-After", "1", NULL};
+    if (st != 503 && st != 429)
+        extra[2] = NULL;
+    send_error_hdrs(c, code, msg, extra);
+}
+
+void api_send_text(api_ctx *c, int status, const char *text)
+{
+    const char *extra[] = {"X-Request-Id", c->request_id, NULL};
+    c->status = status;
+    web_respond(c->req, status, "text/plain; charset=utf-8", text, strlen(text), extra);
+}
+
+void api_write_ms(vx_jsonw *w, double ms) { vx_jsonw_double(w, round(ms * 1e6) / 1e6); }
+
+int api_call(api_ctx *c, up_target t, vx_request *req, vx_reply *rep)
+{
+    char err[512];
+    int rc = upstream_call(c->srv->up, t, req, c->arena, rep, err, sizeof(err));
+    if (rc)
+        api_send_error(c, rc, "%s", err);
+    return rc;
+}
+
+int api_embed(api_ctx *c, const char *model, const char **texts, uint32_t n, vx_reply *rep)
+{
+    vx_request req;
+    memset(&req, 0, sizeof(req));
+    req.type = VX_MSG_EMBED;
+    req.body.embed.model = model;
+    req.body.embed.texts = texts;
+    req.body.embed.n_texts = n;
+    int rc = api_call(c, UP_EMBED, &req, rep);
+    if (rc)
+        return rc;
+    if (rep->body.embed.n != n || rep->body.embed.dim == 0 || !rep->body.embed.vectors) {
+        api_send_error(c, VX_ERR_UPSTREAM, "embed service returned %u vectors for %u texts",
+                       rep->body.embed.n, n);
+        return VX_ERR_UPSTREAM;
+    }
+    return VX_OK;
+}
+
+/* "application/json", optionally followed by parameters; case-insensitive. */
+bool api_is_json_type(const char *ct)
+{
+    if (!ct)
+        return false;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    static const char j[] = "application/json";
+    if (strncasecmp(ct, j, sizeof(j) - 1) != 0)
+        return false;
+    char next = ct[sizeof(j) - 1];
+    return next == '\0' || next == ';' || next == ' ' || next == '\t';
+}
+
+static bool has_body(web_req *r)
+{
+    const char *cl = web_header(r, "Content-Length");
+    const char *te = web_header(r, "Transfer-Encoding");
+    if (te && strcasecmp(te, "identity") != 0)
+        return true;
+    return cl && strtoll(cl, NULL, 10) > 0;
+}
+
+static void run_route(api_ctx *c, const route_match *m)
+{
+    static const vx_value empty_object = {.type = VX_VAL_OBJECT};
+    c->name = m->name;
+    c->id = m->id;
+    c->id_len = m->id_len;
+    if (m->route->flags & ROUTE_BODY) {
+        if (!has_body(c->req)) {
+            c->body = &empty_object;
+        } else {
+            if (!api_is_json_type(web_header(c->req, "Content-Type"))) {
+                api_send_error(c, VX_ERR_MEDIA_TYPE,
+                               "Content-Type: must be application/json");
+                return;
+            }
+            vx_buf body = VX_BUF_INIT;
+            size_t limit = (size_t)c->srv->cfg->max_body_bytes;
+            int rc = web_read_body(c->req, limit, &body);
+            if (rc) {
+                vx_buf_free(&body);
+                if (rc == VX_ERR_TOO_LARGE)
+                    api_send_error(c, rc, "body: larger than %zu bytes", limit);
+                else
+                    api_send_error(c, VX_ERR_INVALID, "body: could not be read completely");
+                return;
+            }
+            vx_value *v = vx_arena_alloc(c->arena, sizeof(vx_value));
+            rc = vx_json_parse((const char *)body.data, body.len, c->arena, v, c->err,
+                               sizeof(c->err));
+            vx_buf_free(&body);
+            if (rc) {
+                api_send_error(c, VX_ERR_INVALID, "body: %s", c->err);
+                return;
+            }
+            c->body = v;
+        }
+    }
+    m->route->fn(c);
+}
+
+/* The client's X-Request-Id when it is 1..64 chars of [A-Za-z0-9._-],
+ * else a process-unique one. */
+static void set_request_id(api_ctx *c)
+{
+    static atomic_uint_fast64_t counter;
+    const char *h = web_header(c->req, "X-Request-Id");
+    size_t n = h ? strlen(h) : 0;
+    bool ok = n >= 1 && n <= 64;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isalnum((unsigned char)h[i]) || h[i] == '.' || h[i] == '_' || h[i] == '-';
+    if (ok)
+        memcpy(c->request_id, h, n + 1);
+    else
+        snprintf(c->request_id, sizeof(c->request_id), "vx-%d-%llu", (int)getpid(),
+                 (unsigned long long)atomic_fetch_add(&counter, 1) + 1);
+}
+
+void api_handle(void *arg, web_req *req)
+{
+    api_server *srv = arg;
+    vx_arena arena;
+    vx_arena_init(&arena, 64 * 1024);
+    uint64_t t0 = vx_now_us();
+    api_ctx c;
+    memset(&c, 0, sizeof(c));
+    c.req = req;
+    c.srv = srv;
+    c.arena = &arena;
+    c.query = web_query(req);
+    set_request_id(&c);
+    const char *method = web_method(req);
+    route_match m;
+    const char *pattern = "-";
+    int rc = routes_match(api_routes, api_n_routes, method, web_path(req), &arena, &m, c.err,
+                          sizeof(c.err));
+    if (strcmp(method, "OPTIONS") == 0 && srv->cfg->cors_origin && srv->cfg->cors_origin[0]) {
+        /* CORS preflight (only when an origin is configured) */
+        const char *extra[] = {"Access-Control-Allow-Methods", "GET, POST, PUT, DELETE",
+                               "Access-Control-Allow-Headers", "Content-Type, X-Request-Id",
+                               "Access-Control-Max-Age", "600",
+                               "X-Request-Id", c.request_id, NULL};
+        c.status = 204;
+        web_respond(req, 204, NULL, NULL, 0, extra);
+    } else if (rc == VX_ERR_NOT_FOUND) {
+        api_send_error(&c, rc, "no route for %s %s", method, web_path(req));
+    } else if (rc == VX_ERR_METHOD) {
+        const char *extra[] = {"Allow", m.allow, "X-Request-Id", c.request_id, NULL};
+        char msg[160];
+        snprintf(msg, sizeof(msg), "%s is not allowed here (allowed: %s)", method, m.allow);
+        send_error_hdrs(&c, rc, msg, extra);
+    } else if (rc) {
+        pattern = m.route ? m.route->pattern : "-";
+        api_send_error(&c, rc, "%s", c.err);
+    } else {
+        pattern = m.route->pattern;
+        run_route(&c, &m);
+    }
+    uint64_t us = vx_now_us() - t0;
+    VX_INFO("%s %s %d %.3f ms id=%s", method, pattern, c.status, (double)us / 1000.0,
+            c.request_id);
+    vx_arena_fini(&arena);
+}

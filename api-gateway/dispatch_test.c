@@ -1,0 +1,98 @@
+/*
+ * dispatch_test.c — the gateway's real route table (every SPEC route is
+ * reachable with its method, wrong methods give 405 with the right Allow)
+ * and the Content-Type rule.
+ */
+#include <string.h>
+
+#include "api.h"
+#include "vx_err.h"
+#include "vx_test.h"
+
+static int m(vx_arena *a, const char *method, const char *path, route_match *rm)
+{
+    char err[RQ_ERR_LEN];
+    return routes_match(api_routes, api_n_routes, method, path, a, rm, err, sizeof(err));
+}
+
+TEST(dispatch_every_spec_route_matches)
+{
+    static const struct { const char *method, *path; route_fn fn; } cases[] = {
+        {"PUT", "/collections/c", h_coll_put},
+        {"GET", "/collections", h_coll_list},
+        {"GET", "/collections/c", h_coll_get},
+        {"DELETE", "/collections/c", h_coll_delete},
+        {"POST", "/collections/c/points", h_points_upsert},
+        {"GET", "/collections/c/points/p1", h_point_get},
+        {"DELETE", "/collections/c/points/p1", h_point_delete},
+        {"POST", "/collections/c/points/delete", h_points_delete},
+        {"GET", "/collections/c/points", h_points_list},
+        {"POST", "/collections/c/search", h_search},
+        {"GET", "/", h_root},
+        {"POST", "/vector", h_vector_post},
+        {"GET", "/vector/x%2Fy", h_vector_get},
+        {"DELETE", "/vector/x", h_vector_delete},
+        {"GET", "/vectors", h_vectors},
+        {"POST", "/embed", h_embed},
+        {"POST", "/batch-embed", h_batch_embed},
+        {"POST", "/upsert-text", h_upsert_text},
+        {"POST", "/search/vector", h_search_vector},
+        {"POST", "/search/text", h_search_text},
+        {"GET", "/models", h_models},
+        {"GET", "/health", h_health},
+        {"POST", "/benchmark", h_benchmark},
+    };
+    vx_arena a;
+    vx_arena_init(&a, 4096);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        route_match rm;
+        int rc = m(&a, cases[i].method, cases[i].path, &rm);
+        ASSERT_MSG(rc == VX_OK && rm.route->fn == cases[i].fn, "%s %s: rc %d", cases[i].method,
+                   cases[i].path, rc);
+    }
+    route_match rm;
+    ASSERT_EQ_INT(m(&a, "GET", "/vector/x%2Fy", &rm), VX_OK);
+    ASSERT_STR_EQ(rm.id, "x/y");
+    vx_arena_fini(&a);
+}
+
+TEST(dispatch_wrong_methods)
+{
+    vx_arena a;
+    vx_arena_init(&a, 4096);
+    route_match rm;
+    ASSERT_EQ_INT(m(&a, "GET", "/vector", &rm), VX_ERR_METHOD);
+    ASSERT_STR_EQ(rm.allow, "POST");
+    ASSERT_EQ_INT(m(&a, "POST", "/collections/c/points/p", &rm), VX_ERR_METHOD);
+    ASSERT_STR_EQ(rm.allow, "GET, DELETE");
+    ASSERT_EQ_INT(m(&a, "DELETE", "/collections", &rm), VX_ERR_METHOD);
+    ASSERT_STR_EQ(rm.allow, "GET");
+    ASSERT_EQ_INT(m(&a, "PUT", "/collections/c/points", &rm), VX_ERR_METHOD);
+    ASSERT_STR_EQ(rm.allow, "POST, GET");
+    ASSERT_EQ_INT(m(&a, "GET", "/search", &rm), VX_ERR_NOT_FOUND);
+    ASSERT_EQ_INT(m(&a, "GET", "/collections/c/nope", &rm), VX_ERR_NOT_FOUND);
+    vx_arena_fini(&a);
+}
+
+TEST(dispatch_routes_with_bodies)
+{
+    for (size_t i = 0; i < api_n_routes; i++) {
+        bool body = (api_routes[i].flags & ROUTE_BODY) != 0;
+        bool writes = strcmp(api_routes[i].method, "POST") == 0 ||
+                      strcmp(api_routes[i].method, "PUT") == 0;
+        ASSERT_MSG(body == writes, "%s %s", api_routes[i].method, api_routes[i].pattern);
+    }
+}
+
+TEST(dispatch_content_type)
+{
+    ASSERT(api_is_json_type("application/json"));
+    ASSERT(api_is_json_type("application/json; charset=utf-8"));
+    ASSERT(api_is_json_type("Application/JSON;charset=UTF-8"));
+    ASSERT(api_is_json_type(" application/json"));
+    ASSERT(!api_is_json_type(NULL));
+    ASSERT(!api_is_json_type(""));
+    ASSERT(!api_is_json_type("text/plain"));
+    ASSERT(!api_is_json_type("application/jsonx"));
+    ASSERT(!api_is_json_type("application/x-www-form-urlencoded"));
+}

@@ -1,0 +1,216 @@
+/*
+ * handlers_bench.c — POST /benchmark (SPEC §3.2).
+ *
+ * Runs on a scratch collection "_vx_bench_<16 hex>" that is created first
+ * and ALWAYS deleted afterwards (also on errors), so user data is never
+ * touched. Bounds (400 otherwise): vector_count 1..100000, dimension
+ * 1..VX_MAX_DIM, search_count 1..10000, and vector_count × dimension <=
+ * API_BENCH_MAX_FLOATS (keeps the scratch collection under ~200 MB).
+ * Vectors are uniform random in [-1, 1). Inserts go in batches of
+ * VX_MAX_BATCH; "insert.operations" counts vectors, avg is per vector.
+ * "search" times search_count k=10 searches with random queries.
+ * "persistence": with test_persistence, a POINTS_GET of every inserted
+ * vector (read-back), else null.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "api.h"
+#include "vx_clock.h"
+#include "vx_err.h"
+#include "vx_log.h"
+
+#define API_BENCH_MAX_VECTORS 100000
+#define API_BENCH_MAX_SEARCHES 10000
+#define API_BENCH_MAX_FLOATS 50000000ull
+
+typedef struct bench_phase {
+    const char *name;
+    double total_ms;
+    uint64_t ops;
+} bench_phase;
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void fill_random(float *v, size_t n, uint64_t *s)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i] = (float)((double)(rng_next(s) >> 11) / 4503599627370496.0 - 1.0);
+}
+
+static void write_phase(vx_jsonw *w, const bench_phase *p)
+{
+    vx_jsonw_begin_object(w);
+    vx_jsonw_key(w, "name");
+    vx_jsonw_string(w, p->name);
+    vx_jsonw_key(w, "total_time_ms");
+    api_write_ms(w, p->total_ms);
+    vx_jsonw_key(w, "avg_time_ms");
+    api_write_ms(w, p->ops ? p->total_ms / (double)p->ops : 0.0);
+    vx_jsonw_key(w, "operations");
+    vx_jsonw_uint(w, p->ops);
+    vx_jsonw_end_object(w);
+}
+
+/* One store call with a scratch arena; answers the error on failure. */
+static int bench_call(api_ctx *c, vx_request *req, vx_arena *a)
+{
+    vx_reply rep;
+    vx_arena_reset(a);
+    int rc = upstream_call(c->srv->up, UP_STORE, req, a, &rep, c->err, sizeof(c->err));
+    if (rc)
+        api_send_error(c, rc, "benchmark: %s", c->err);
+    return rc;
+}
+
+void h_benchmark(api_ctx *c)
+{
+    uint32_t nvec, dim, nsearch;
+    bool persist;
+    int rc = rq_require_object(c->body, c->err, sizeof(c->err));
+    if (!rc)
+        rc = rq_get_uint(c->body, "vector_count", "vector_count", 1, API_BENCH_MAX_VECTORS, 1000,
+                         false, &nvec, c->err, sizeof(c->err));
+    if (!rc)
+        rc = rq_get_uint(c->body, "dimension", "dimension", 1, VX_MAX_DIM, 384, false, &dim,
+                         c->err, sizeof(c->err));
+    if (!rc)
+        rc = rq_get_uint(c->body, "search_count", "search_count", 1, API_BENCH_MAX_SEARCHES, 100,
+                         false, &nsearch, c->err, sizeof(c->err));
+    if (!rc)
+        rc = rq_get_bool(c->body, "test_persistence", "test_persistence", false, &persist, c->err,
+                         sizeof(c->err));
+    if (rc) {
+        api_send_error(c, rc, "%s", c->err);
+        return;
+    }
+    if ((uint64_t)nvec * dim > API_BENCH_MAX_FLOATS) {
+        api_send_error(c, VX_ERR_INVALID, "vector_count: vector_count x dimension must be <= %llu",
+                       (unsigned long long)API_BENCH_MAX_FLOATS);
+        return;
+    }
+
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed) || seed == 0)
+        seed = vx_wall_ms() | 1;
+    char name[32];
+    snprintf(name, sizeof(name), "_vx_bench_%016llx", (unsigned long long)seed);
+    vx_arena scratch;
+    vx_arena_init(&scratch, 64 * 1024);
+    vx_request req;
+    bool created = false;
+    bench_phase ins = {"insert", 0, 0}, srch = {"search", 0, 0}, per = {"persistence", 0, 0};
+    uint32_t batch = VX_MAX_BATCH;
+    float *vecs = vx_arena_alloc(c->arena, (size_t)batch * dim * sizeof(float));
+    vx_point *pts = vx_arena_alloc(c->arena, batch * sizeof(vx_point));
+    char (*ids)[16] = vx_arena_alloc(c->arena, (size_t)batch * 16);
+
+    memset(&req, 0, sizeof(req));
+    req.type = VX_MSG_COLL_CREATE;
+    req.body.coll_create.name = name;
+    req.body.coll_create.dimension = dim;
+    req.body.coll_create.metric = VX_METRIC_COSINE;
+    req.body.coll_create.index.type = VX_INDEX_HNSW;
+    req.body.coll_create.index.m = VX_HNSW_M_DEFAULT;
+    req.body.coll_create.index.ef_construction = VX_HNSW_EFC_DEFAULT;
+    if (bench_call(c, &req, &scratch))
+        goto done;
+    created = true;
+
+    for (uint32_t off = 0; off < nvec; off += batch) {
+        uint32_t n = nvec - off < batch ? nvec - off : batch;
+        fill_random(vecs, (size_t)n * dim, &seed);
+        for (uint32_t i = 0; i < n; i++) {
+            snprintf(ids[i], 16, "v%u", off + i);
+            pts[i] = (vx_point){.id = ids[i], .vector = vecs + (size_t)i * dim, .dim = dim};
+        }
+        memset(&req, 0, sizeof(req));
+        req.type = VX_MSG_POINTS_UPSERT;
+        req.body.upsert.collection = name;
+        req.body.upsert.points = pts;
+        req.body.upsert.n_points = n;
+        uint64_t t0 = vx_now_ns();
+        if (bench_call(c, &req, &scratch))
+            goto done;
+        ins.total_ms += (double)(vx_now_ns() - t0) / 1e6;
+        ins.ops += n;
+    }
+
+    for (uint32_t i = 0; i < nsearch; i++) {
+        fill_random(vecs, dim, &seed);
+        memset(&req, 0, sizeof(req));
+        req.type = VX_MSG_SEARCH;
+        req.body.search.collection = name;
+        req.body.search.vector = vecs;
+        req.body.search.dim = dim;
+        req.body.search.k = nvec < 10 ? nvec : 10;
+        uint64_t t0 = vx_now_ns();
+        if (bench_call(c, &req, &scratch))
+            goto done;
+        srch.total_ms += (double)(vx_now_ns() - t0) / 1e6;
+        srch.ops++;
+    }
+
+    for (uint32_t i = 0; persist && i < nvec; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "v%u", i);
+        memset(&req, 0, sizeof(req));
+        req.type = VX_MSG_POINTS_GET;
+        req.body.get.collection = name;
+        req.body.get.id = id;
+        req.body.get.with_vector = true;
+        uint64_t t0 = vx_now_ns();
+        if (bench_call(c, &req, &scratch))
+            goto done;
+        per.total_ms += (double)(vx_now_ns() - t0) / 1e6;
+        per.ops++;
+    }
+
+    vx_buf b = VX_BUF_INIT;
+    vx_jsonw w;
+    vx_jsonw_init(&w, &b);
+    vx_jsonw_begin_object(&w);
+    vx_jsonw_key(&w, "params");
+    vx_jsonw_begin_object(&w);
+    vx_jsonw_key(&w, "vector_count");
+    vx_jsonw_uint(&w, nvec);
+    vx_jsonw_key(&w, "dimension");
+    vx_jsonw_uint(&w, dim);
+    vx_jsonw_key(&w, "search_count");
+    vx_jsonw_uint(&w, nsearch);
+    vx_jsonw_key(&w, "test_persistence");
+    vx_jsonw_bool(&w, persist);
+    vx_jsonw_end_object(&w);
+    vx_jsonw_key(&w, "insert");
+    write_phase(&w, &ins);
+    vx_jsonw_key(&w, "search");
+    write_phase(&w, &srch);
+    vx_jsonw_key(&w, "persistence");
+    if (persist)
+        write_phase(&w, &per);
+    else
+        vx_jsonw_null(&w);
+    vx_jsonw_end_object(&w);
+    api_send_json(c, 200, &b);
+    vx_buf_free(&b);
+
+done:
+    if (created) {
+        memset(&req, 0, sizeof(req));
+        req.type = VX_MSG_COLL_DELETE;
+        req.body.coll_name.name = name;
+        vx_reply rep;
+        char err[128];
+        vx_arena_reset(&scratch);
+        if (upstream_call(c->srv->up, UP_STORE, &req, &scratch, &rep, err, sizeof(err)))
+            VX_WARN("benchmark: could not delete scratch collection %s: %s", name, err);
+    }
+    vx_arena_fini(&scratch);
+}

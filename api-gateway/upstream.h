@@ -1,0 +1,31 @@
+/*
+ * upstream.h — the gateway's two bus clients (store and embed service).
+ *
+ * upstream_call encodes a request (request_id from a process-wide counter,
+ * deadline = the call timeout), sends it, and decodes the reply into the
+ * caller's arena. It returns VX_OK only when the reply's status is VX_OK;
+ * otherwise the service's status (or a transport error) with a message in
+ * err. Transport errors: no connection → VX_ERR_UNAVAILABLE (store) or
+ * VX_ERR_EMBED_UNAVAILABLE (embed); no reply in time → VX_ERR_TIMEOUT.
+ *
+ * Thread-safe: civetweb workers share one upstream.
+ */
+#ifndef UPSTREAM_H
+#define UPSTREAM_H
+
+#include <stddef.h>
+
+#include "vx_proto.h"
+
+typedef struct upstream upstream;
+
+typedef enum { UP_STORE = 0, UP_EMBED = 1 } up_target;
+
+int upstream_open(upstream **out, const char *store_url, const char *embed_url, int timeout_ms);
+void upstream_close(upstream *u);
+int upstream_call(upstream *u, up_target t, vx_request *req, vx_arena *a, vx_reply *rep,
+                  char *err, size_t err_len);
+/* 1 when a connection to the target is up. */
+int upstream_connected(upstream *u, up_target t);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * web.c — civetweb 1.15 adapter (see web.h).
+ *
+ * Every request goes through civetweb's begin_request callback, which wraps
+ * the connection in a web_req on the stack and calls the gateway's handler.
+ * Options that matter (DEPS.md): tcp_nodelay=1 (else keep-alive stalls
+ * ~44 ms), decode_url=no (ids may contain %2F), directory listing off, no
+ * document root (no file serving), no CORS unless configured.
+ * Invariant: a web_req is answered at most once (web_respond sets
+ * responded; begin_request answers 500 if the handler forgot).
+ */
+#include "web.h"
+
+#include <civetweb.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "vx_err.h"
+#include "vx_log.h"
+
+struct web_server {
+    struct mg_context *ctx;
+    web_handler handler;
+    void *arg;
+    char cors[256];
+    int port;
+};
+
+struct web_req {
+    struct mg_connection *conn;
+    const struct mg_request_info *ri;
+    web_server *srv;
+    bool responded;
+};
+
+static int begin_request(struct mg_connection *conn)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    web_server *s = ri->user_data;
+    web_req r = {conn, ri, s, false};
+    s->handler(s->arg, &r);
+    if (!r.responded) {
+        static const char body[] =
+            "{\"error\":{\"code\":\"internal_error\",\"message\":\"no response\"}}";
+        web_respond(&r, 500, "application/json", body, sizeof(body) - 1, NULL);
+    }
+    return 1; /* handled */
+}
+
+static int log_message(const struct mg_connection *conn, const char *message)
+{
+    (void)conn;
+    VX_WARN("http: %s", message);
+    return 1;
+}
+
+int web_start(web_server **out, const web_options *opt, web_handler h, void *arg)
+{
+    *out = NULL;
+    web_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return VX_ERR_NOMEM;
+    s->handler = h;
+    s->arg = arg;
+    snprintf(s->cors, sizeof(s->cors), "%s", opt->cors_origin ? opt->cors_origin : "");
+    char ports[128], threads[16], timeout[16];
+    snprintf(ports, sizeof(ports), "%s:%d", opt->bind, opt->port);
+    snprintf(threads, sizeof(threads), "%d", opt->threads);
+    snprintf(timeout, sizeof(timeout), "%d", opt->request_timeout_ms);
+    const char *options[] = {"listening_ports", ports,
+                             "num_threads", threads,
+                             "request_timeout_ms", timeout,
+                             "enable_keep_alive", "yes",
+                             "keep_alive_timeout_ms", "5000",
+                             "tcp_nodelay", "1",
+                             "decode_url", "no",
+                             "enable_directory_listing", "no",
+                             "access_control_allow_origin", "",
+                             NULL};
+    struct mg_callbacks cb;
+    memset(&cb, 0, sizeof(cb));
+    cb.begin_request = begin_request;
+    cb.log_message = log_message;
+    mg_init_library(0);
+    s->ctx = mg_start(&cb, s, options);
+    if (!s->ctx) {
+        VX_ERROR("http: cannot listen on %s", ports);
+        mg_exit_library();
+        free(s);
+        return VX_ERR_IO;
+    }
+    struct mg_server_port sp[4];
+    int n = mg_get_server_ports(s->ctx, 4, sp);
+    s->port = n > 0 ? sp[0].port : opt->port;
+    *out = s;
+    return VX_OK;
+}
+
+int web_port(const web_server *s) { return s->port; }
+
+void web_stop(web_server *s)
+{
+    if (!s)
+        return;
+    mg_stop(s->ctx);
+    mg_exit_library();
+    free(s);
+}
+
+const char *web_method(const web_req *r) { return r->ri->request_method; }
+
+const char *web_path(const web_req *r)
+{
+    return r->ri->local_uri_raw ? r->ri->local_uri_raw : r->ri->local_uri;
+}
+
+const char *web_query(const web_req *r) { return r->ri->query_string; }
+
+const char *web_header(const web_req *r, const char *name)
+{
+    return mg_get_header(r->conn, name);
+}
+
+int web_read_body(web_req *r, size_t limit, vx_buf *out)
+{
+    long long cl = r->ri->content_length;
+    if (cl > 0 && (unsigned long long)cl > limit)
+        return VX_ERR_TOO_LARGE;
+    if (cl > 0)
+        vx_buf_reserve(out, (size_t)cl);
+    char tmp[16384];
+    for (;;) {
+        int n = mg_read(r->conn, tmp, sizeof(tmp));
+        if (n < 0)
+            return VX_ERR_IO;
+        if (n == 0)
+            break;
+        if (out->len + (size_t)n > limit)
+            return VX_ERR_TOO_LARGE;
+        vx_buf_append(out, tmp, (size_t)n);
+    }
+    if (cl > 0 && out->len != (size_t)cl)
+        return VX_ERR_IO; /* client went away mid-body */
+    return VX_OK;
+}
+
+void web_respond(web_req *r, int status, const char *content_type, const void *body, size_t len,
+                 const char *const *extra)
+{
+    if (r->responded)
+        return;
+    r->responded = true;
+    char cl[32];
+    snprintf(cl, sizeof(cl), "%zu", len);
+    mg_response_header_start(r->conn, status);
+    if (content_type)
+        mg_response_header_add(r->conn, "Content-Type", content_type, -1);
+    mg_response_header_add(r->conn, "Content-Length", cl, -1);
+    if (r->srv->cors[0])
+        mg_response_header_add(r->conn, "Access-Control-Allow-Origin", r->srv->cors, -1);
+    for (size_t i = 0; extra && extra[i] && extra[i + 1]; i += 2)
+        mg_response_header_add(r->conn, extra[i], extra[i + 1], -1);
+    mg_response_header_send(r->conn);
+    if (len && strcasecmp(r->ri->request_method, "HEAD") != 0)
+        mg_write(r->conn, body, len);
+}
