@@ -91,8 +91,13 @@ int routes_match(const route *table, size_t n, const char *method, const char *r
     m->allow[0] = '\0';
     if (name) {
         char *d;
-        if (rq_percent_decode(name, name_len, a, &d, NULL) != VX_OK) {
+        size_t dl;
+        if (rq_percent_decode(name, name_len, a, &d, &dl) != VX_OK) {
             snprintf(err, err_len, "name: invalid percent-encoding");
+            return VX_ERR_INVALID;
+        }
+        if (strlen(d) != dl) { /* "%00" would otherwise cut the name short */
+            snprintf(err, err_len, "name: must not contain NUL");
             return VX_ERR_INVALID;
         }
         int rc = rq_check_name(d, err, err_len);

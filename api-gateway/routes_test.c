@@ -119,6 +119,8 @@ TEST(routes_validate_names)
     ASSERT_EQ_INT(match(&a, "GET", "/collections/a%2Fb", &m, err), VX_ERR_INVALID);
     ASSERT_EQ_INT(match(&a, "GET", "/collections/%41bc", &m, err), VX_OK);
     ASSERT_STR_EQ(m.name, "Abc");
+    /* regression: "a%00b" was cut to "a" and created collection "a" */
+    ASSERT_EQ_INT(match(&a, "PUT", "/collections/a%00b", &m, err), VX_ERR_INVALID);
     char path[100] = "/collections/";
     memset(path + 13, 'n', 64);
     path[13 + 64] = 0;

@@ -9,6 +9,7 @@
 #include "vx_json.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -95,6 +96,33 @@ static int convert(const json_t *j, int depth, vx_arena *a, vx_value *out, char 
     return VX_ERR_INVALID;
 }
 
+/* Nesting depth of JSON text, counted on the raw bytes (brackets outside
+ * strings) and stopping as soon as it passes limit. jansson parses
+ * recursively and would exhaust a small thread stack on input such as
+ * 10 000 '[' before any depth check of ours could run, so this runs first. */
+static int json_text_too_deep(const char *text, size_t len, int limit)
+{
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > limit)
+                return 1;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return 0;
+}
+
 int vx_json_parse(const char *text, size_t len, vx_arena *a, vx_value *out, char *err,
                   size_t err_len)
 {
@@ -102,6 +130,12 @@ int vx_json_parse(const char *text, size_t len, vx_arena *a, vx_value *out, char
     memset(out, 0, sizeof(*out));
     if (err && err_len)
         err[0] = '\0';
+    if (json_text_too_deep(text, len, VX_VALUE_MAX_DEPTH)) {
+        if (err && err_len)
+            snprintf(err, err_len, "invalid JSON: nesting deeper than %d levels",
+                     VX_VALUE_MAX_DEPTH);
+        return VX_ERR_INVALID;
+    }
     json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL,
                            &je);
     if (!j) {

@@ -115,3 +115,43 @@ TEST(json_round_trip)
     vx_buf_free(&b);
     vx_arena_fini(&a);
 }
+
+/* Regression: 10 000 unclosed '[' crashed the gateway (jansson recursed past
+ * a civetweb worker's stack). Parse on a 128 KiB thread stack, as small as a
+ * server thread's, and expect a clean error, also with brackets in strings. */
+#include <pthread.h>
+#include <stdlib.h>
+
+static void *json_deep_parse_thread(void *arg)
+{
+    int *rc = arg;
+    size_t n = 100000;
+    char *text = malloc(n + 1);
+    memset(text, '[', n);
+    text[n] = 0;
+    vx_arena a;
+    vx_arena_init(&a, 1024);
+    vx_value v;
+    char err[256];
+    rc[0] = vx_json_parse(text, n, &a, &v, err, sizeof err);
+    /* brackets inside strings do not count as nesting */
+    const char *s = "{\"k\": \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"[[[[\"}";
+    rc[1] = vx_json_parse(s, strlen(s), &a, &v, err, sizeof err);
+    vx_arena_fini(&a);
+    free(text);
+    return NULL;
+}
+
+TEST(json_deep_nesting_on_small_stack)
+{
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 128 * 1024);
+    pthread_t t;
+    int rc[2] = {1, 1};
+    ASSERT(pthread_create(&t, &attr, json_deep_parse_thread, rc) == 0);
+    pthread_join(t, NULL);
+    pthread_attr_destroy(&attr);
+    ASSERT_EQ_INT(rc[0], VX_ERR_INVALID);
+    ASSERT_EQ_INT(rc[1], VX_OK);
+}
