@@ -28,7 +28,8 @@ CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-.PHONY: all run test unit integration clean deps help bench
+.PHONY: all run test unit integration clean deps help bench fuzz-build fuzz-quick fuzz-replay \
+        tsan-test crash-test
 all:
 
 # ---- per-directory libraries -------------------------------------------------
@@ -103,17 +104,51 @@ integration: all
 test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all tests-build
 	@$(MAKE) --no-print-directory -j$(JOBS) SANITIZE=address,undefined tests-build
+	@$(MAKE) --no-print-directory fuzz-build
 	@VX_BIN=$(abspath $(BIN)) VX_SAN_BIN=$(abspath build-san/bin) \
 	  scripts/run-tests.sh all $(UNIT_TESTS) \
 	  $(wildcard tests/integration/test_*.py) \
-	  $(patsubst $(BUILD)/%,build-san/%,$(UNIT_TESTS))
+	  $(patsubst $(BUILD)/%,build-san/%,$(UNIT_TESTS)) \
+	  tests/fuzz/replay.sh
 
 run: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@VX_BIN=$(abspath $(BIN)) scripts/run-local.sh
 
+# ---- fuzzing (libFuzzer, clang) -------------------------------------------------
+# One target per decoder/loader: tests/fuzz/fuzz_<name>.c with its corpus in
+# tests/fuzz/corpus/<name>/ (seeds + every crash input ever found).
+# fuzz-replay runs each target over its corpus once (part of make test);
+# fuzz-quick fuzzes each for FUZZ_SECONDS; longer runs: raise FUZZ_SECONDS.
+FUZZ_SECONDS ?= 30
+FUZZ_DIR     := build-fuzz
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/fuzz/fuzz_,$(FUZZ_NAMES))
+ifeq ($(BUILD),$(FUZZ_DIR))
+$(FUZZ_DIR)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(DEPLIBS_store-svc)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Istore-svc $(CFLAGS) -fsanitize=fuzzer $< $(DEPLIBS_store-svc) -o $@ $(LDFLAGS) $(LDLIBS)
+endif
+fuzz-build:
+	@$(MAKE) --no-print-directory -j$(JOBS) CC=clang BUILD=$(FUZZ_DIR) \
+	  SANITIZE=address,undefined,fuzzer-no-link $(FUZZ_BINS)
+fuzz-replay: fuzz-build
+	@scripts/fuzz.sh replay $(FUZZ_NAMES)
+fuzz-quick: fuzz-build
+	@scripts/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+# ---- ThreadSanitizer: the threaded services on the integration tests -----------
+tsan-test:
+	@$(MAKE) --no-print-directory -j$(JOBS) SANITIZE=thread BUILD=build-tsan all
+	@TSAN_OPTIONS="halt_on_error=1 exitcode=66" VX_BIN=$(abspath build-tsan/bin) \
+	  scripts/run-tests.sh tsan $(wildcard tests/integration/test_*.py)
+
+# ---- crash test: >= 500 kill -9 of the store under concurrent writers ----------
+crash-test: all
+	@VX_BIN=$(abspath $(BIN)) scripts/crash-test.sh
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz build-tsan
 
 help:
 	@sed -n '1,20p' Makefile

@@ -17,6 +17,7 @@ for t in "$@"; do
   log="$log_dir/$(echo "$name" | tr '/' '_').log"
   case "$t" in
     *.py) cmd=(/usr/bin/python3 "$t") ;;
+    *.sh) cmd=(bash "$t") ;;
     *)    cmd=("$t") ;;
   esac
   start=$(date +%s)
