@@ -27,7 +27,7 @@
 #include "vx_buf.h"
 
 /* Nesting deeper than this is rejected by every decoder (JSON, msgpack, packed). */
-#define VX_VALUE_MAX_DEPTH 32
+#define VX_VALUE_MAX_DEPTH 24
 
 typedef enum vx_value_type {
     VX_VAL_NULL = 0,
