@@ -29,7 +29,7 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 .PHONY: all run test unit integration clean deps help bench fuzz-build fuzz-quick fuzz-replay \
-        tsan-test crash-test
+        tsan-test crash-test run-tls
 all:
 
 # ---- per-directory libraries -------------------------------------------------
@@ -136,6 +136,11 @@ fuzz-replay: fuzz-build
 	@scripts/fuzz.sh replay $(FUZZ_NAMES)
 fuzz-quick: fuzz-build
 	@scripts/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+# ---- TLS: the gateway behind a real nginx terminating TLS (see docs/SECURITY.md) ----
+run-tls: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) all
+	@VX_BIN=$(abspath $(BIN)) scripts/run-tls.sh --with-services
 
 # ---- ThreadSanitizer: the threaded services on the integration tests -----------
 tsan-test:
