@@ -1,0 +1,187 @@
+"""Process lifecycle tests: --help of each binary, configuration errors,
+clean SIGTERM/SIGINT shutdown, and the gateway's behaviour when the store
+goes away (503 backend_unavailable, fast) and comes back (recovers without
+a gateway restart). Data surviving a restart is test_durability.py's job."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vxharness as vx  # noqa: E402
+from vxharness import expect, expect_error  # noqa: E402
+
+HELP_KEYS = {
+    vx.STORE_BIN: ["--listen", "--data-dir", "VECTRON_DATA_DIR"],
+    vx.API_BIN: ["--store-url", "--embed-url", "--port", "--bind", "VECTRON_PORT"],
+    vx.EMBED_BIN: ["--listen"],
+}
+
+
+def run(argv, timeout=10):
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                          env=vx.service_env(), stdin=subprocess.DEVNULL)
+
+
+@vx.no_services
+def test_help_lists_keys(_):
+    for binary, keys in HELP_KEYS.items():
+        if binary == vx.EMBED_BIN and not vx.have_embed():
+            print("    (vectron-embed not built: its --help not checked)")
+            continue
+        r = run([binary, "--help"])
+        out = r.stdout.decode("utf-8", "replace")
+        assert r.returncode == 0, "%s --help exited %d: %s" % (binary, r.returncode, r.stderr[:300])
+        for k in keys:
+            assert k in out, "%s --help does not list %s:\n%s" % (os.path.basename(binary), k, out[:1500])
+
+
+@vx.no_services
+def test_bad_configuration_is_refused(_):
+    tmp = tempfile.mkdtemp(prefix="vxcfg.")
+    try:
+        # (A data dir that is a file is test_durability.py's: it needs persistence.)
+        for argv, what in (([vx.API_BIN, "--no-such-flag", "1"], "unknown flag"),
+                           ([vx.API_BIN, "--port", "99999"], "port out of range"),
+                           ([vx.API_BIN, "--port", "abc"], "port not a number"),
+                           ([vx.STORE_BIN, "--listen", "ipc://%s/s.sock" % tmp, "--data-dir", tmp, "--bogus"],
+                            "store: unknown flag"),
+                           ([vx.STORE_BIN, "--listen", "bogus://x", "--data-dir", tmp], "store: bad URL")):
+            try:
+                r = run(argv, timeout=5)
+            except subprocess.TimeoutExpired:
+                raise AssertionError("%s: %s kept running for 5 s instead of refusing" % (what, " ".join(argv)))
+            err = (r.stderr + r.stdout).decode("utf-8", "replace")
+            assert r.returncode != 0, "%s: %s exited 0" % (what, " ".join(argv))
+            assert r.returncode > 0, "%s: killed by signal %d" % (what, -r.returncode)
+            assert err.strip(), "%s: no message" % what
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@vx.fresh
+def test_sigterm_each_service_cleanly(s):
+    expect(s.http.put("/collections/lc", {"dimension": 2}), 201)
+    expect(s.http.post("/collections/lc/points", {"points": [{"id": "a", "vector": [1, 2]}]}), 200)
+    # An idle keep-alive connection must not hold up shutdown.
+    keep = vx.Client(s.port)
+    keep.get("/health")
+    for attr in ("api", "embed", "store"):
+        p = getattr(s, attr)
+        if p is None:
+            continue
+        t0 = time.time()
+        problem = p.stop(signal.SIGTERM)
+        assert problem is None, problem
+        assert time.time() - t0 < 5, "%s took %.1f s to stop" % (attr, time.time() - t0)
+        setattr(s, attr, None)
+    keep.close()
+
+
+@vx.fresh
+def test_sigint_stops_cleanly(s):
+    # Ctrl-C of `make run` reaches every service as SIGINT.
+    for attr in ("api", "embed", "store"):
+        p = getattr(s, attr)
+        if p is None:
+            continue
+        p.p.send_signal(signal.SIGINT)
+        try:
+            rc = p.p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill9()
+            raise AssertionError("%s ignored SIGINT for 5 s" % attr)
+        p.log.close()
+        setattr(s, attr, None)
+        assert rc == 0, "%s exited %d on SIGINT, want 0" % (attr, rc)
+
+
+@vx.fresh
+def test_store_down_then_back(s):
+    expect(s.http.put("/collections/lc_down", {"dimension": 2}), 201)
+    s.stop_store()
+    for method, path, body in (("GET", "/collections", None), ("GET", "/collections/lc_down", None),
+                               ("POST", "/collections/lc_down/points", {"points": [{"id": "x", "vector": [1, 2]}]}),
+                               ("POST", "/collections/lc_down/search", {"vector": [1, 2], "k": 1}),
+                               ("POST", "/vector", {"id": "x", "vector": [1, 2]}), ("GET", "/vectors", None)):
+        t0 = time.time()
+        r = s.http.request(method, path, json_body=body)
+        took = time.time() - t0
+        expect_error(r, 503, "backend_unavailable", what="%s %s with the store down" % (method, path))
+        assert took < 2.0, "%s %s took %.2f s with the store down (want < 2 s)" % (method, path, took)
+    r = s.http.get("/health")
+    assert r.status in (200, 503), r
+    assert r.json.get("status") == "degraded", "health with the store down: %r" % r.json
+    # Bad input is still 400 without the store (validated at the gateway).
+    expect_error(s.http.put("/collections/bad%2Fname", {"dimension": 2}), 400)
+
+    s.start_store()
+    deadline = time.time() + 5
+    while True:
+        r = s.http.get("/collections")
+        if r.status == 200 or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert r.status == 200, "gateway did not recover within 5 s of the store's restart: %r" % r
+    expect(s.http.put("/collections/lc_after", {"dimension": 3}), 201)
+    expect(s.http.post("/collections/lc_after/points", {"points": [{"id": "y", "vector": [1, 2, 3]}]}), 200)
+    assert expect(s.http.get("/collections/lc_after/points/y"), 200)["vector"] == [1.0, 2.0, 3.0]
+    assert expect(s.http.get("/health"), 200)["services"]["store"] not in (None, False, "down", "unavailable")
+
+
+@vx.fresh
+def test_store_killed_mid_traffic(s):
+    # kill -9 of the store while a client writes: every request in flight or
+    # after ends within 5 s with 200 (before the kill), 503 or 504 (JSON),
+    # never hangs, and the gateway itself survives and recovers.
+    expect(s.http.put("/collections/lc_kill", {"dimension": 2}), 201)
+    results = []
+    stop = threading.Event()
+
+    def writer():
+        c = vx.Client(s.port, timeout=8)
+        i = 0
+        try:
+            while not stop.is_set():
+                t0 = time.time()
+                try:
+                    r = c.post("/collections/lc_kill/points", {"points": [{"id": "w%d" % i, "vector": [1, 2]}]})
+                    results.append((r.status, time.time() - t0, r))
+                except OSError as e:
+                    results.append((None, time.time() - t0, e))
+                    c.close()
+                i += 1
+        finally:
+            c.close()
+
+    th = threading.Thread(target=writer)
+    th.start()
+    time.sleep(0.3)
+    s.store.kill9()
+    s.store = None
+    time.sleep(3)
+    stop.set()
+    th.join(20)
+    assert not th.is_alive(), "a request hung for more than 20 s after the store was killed"
+    slow = [(st, round(t, 1)) for st, t, _ in results if t >= 5]
+    assert not slow, "requests took >= 5 s after kill -9 of the store (need a deadline -> 504): %r" % slow[:5]
+    bad = [(st, r) for st, _, r in results if st not in (200, 503, 504)]
+    assert not bad, "unexpected answers: %r" % bad[:5]
+    for st, _, r in results:
+        if st != 200:
+            expect_error(r, st)
+    assert any(st in (503, 504) for st, _, _ in results), "no request saw the store down"
+    s.start_store()
+    deadline = time.time() + 5
+    while s.http.get("/collections").status != 200 and time.time() < deadline:
+        time.sleep(0.1)
+    assert s.http.get("/collections").status == 200, "gateway did not recover after kill -9 of the store"
+
+
+if __name__ == "__main__":
+    vx.main(globals())
