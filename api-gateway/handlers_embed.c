@@ -188,7 +188,8 @@ void h_health(api_ctx *c)
     vx_jsonw_init(&w, &b);
     vx_jsonw_begin_object(&w);
     vx_jsonw_key(&w, "status");
-    vx_jsonw_string(&w, store ? "ok" : "degraded");
+    /* "degraded": some backend is down (the gateway still serves what it can) */
+    vx_jsonw_string(&w, store && embed ? "ok" : "degraded");
     vx_jsonw_key(&w, "version");
     vx_jsonw_string(&w, API_VERSION);
     vx_jsonw_key(&w, "services");

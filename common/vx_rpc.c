@@ -241,6 +241,7 @@ struct vx_rpc_slot {
     nng_aio *aio;
     vx_rpc_slot *next_free;
     vx_rpc_slot *next_all; /* every slot, for close */
+    bool in_use;           /* a call owns it (mu) */
 };
 
 struct vx_rpc_client {
@@ -251,6 +252,7 @@ struct vx_rpc_client {
     size_t n_pipes, cap_pipes;
     vx_rpc_slot *free_slots;
     vx_rpc_slot *all_slots;
+    uint64_t disconnects; /* times the last connection went away (mu) */
 };
 
 static void vx_rpc_client_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
@@ -278,6 +280,17 @@ static void vx_rpc_client_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
                 c->pipes[i] = c->pipes[--c->n_pipes];
                 break;
             }
+        }
+        if (c->n_pipes == 0) {
+            /* The server is gone. A request queued while the connection was
+             * dying would otherwise wait for its whole timeout (or, worse, be
+             * delivered late to a restarted server): fail every call in
+             * flight now. nng runs pipe callbacks without its own locks held,
+             * and aborting an idle aio does nothing. */
+            c->disconnects++;
+            for (vx_rpc_slot *sl = c->all_slots; sl; sl = sl->next_all)
+                if (sl->in_use)
+                    nng_aio_abort(sl->aio, NNG_ECONNRESET);
         }
     }
     pthread_mutex_unlock(&c->mu);
@@ -360,6 +373,7 @@ static int vx_rpc_slot_get(vx_rpc_client *c, vx_rpc_slot **out)
         sl->next_all = c->all_slots;
         c->all_slots = sl;
     }
+    sl->in_use = true;
     *out = sl;
     return VX_OK;
 }
@@ -367,6 +381,7 @@ static int vx_rpc_slot_get(vx_rpc_client *c, vx_rpc_slot **out)
 static void vx_rpc_slot_put(vx_rpc_client *c, vx_rpc_slot *sl)
 {
     pthread_mutex_lock(&c->mu);
+    sl->in_use = false;
     sl->next_free = c->free_slots;
     c->free_slots = sl;
     pthread_mutex_unlock(&c->mu);
@@ -401,6 +416,17 @@ static bool vx_rpc_wait_connected(vx_rpc_client *c, int wait_ms)
     return c->n_pipes > 0;
 }
 
+/* The connection may have gone between the connected check and the start
+ * of an operation (the pipe callback's abort then found nothing to abort). */
+static void vx_rpc_abort_if_disconnected(vx_rpc_client *c, vx_rpc_slot *sl, uint64_t gen)
+{
+    pthread_mutex_lock(&c->mu);
+    bool lost = c->disconnects != gen;
+    pthread_mutex_unlock(&c->mu);
+    if (lost)
+        nng_aio_abort(sl->aio, NNG_ECONNRESET);
+}
+
 int vx_rpc_call(vx_rpc_client *c, const void *req, size_t req_len, int timeout_ms, vx_buf *reply)
 {
     if (!c || (!req && req_len) || !reply || timeout_ms <= 0)
@@ -429,12 +455,14 @@ int vx_rpc_call(vx_rpc_client *c, const void *req, size_t req_len, int timeout_m
         nng_msg_free(msg);
         return rc;
     }
+    uint64_t gen = c->disconnects;
     pthread_mutex_unlock(&c->mu);
 
     /* send: completes once the request is handed to a connection */
     nng_aio_set_timeout(sl->aio, vx_rpc_remaining(deadline));
     nng_aio_set_msg(sl->aio, msg);
     nng_ctx_send(sl->ctx, sl->aio);
+    vx_rpc_abort_if_disconnected(c, sl, gen);
     nng_aio_wait(sl->aio);
     if ((rv = nng_aio_result(sl->aio)) != 0) {
         nng_msg_free(nng_aio_get_msg(sl->aio));
@@ -445,6 +473,7 @@ int vx_rpc_call(vx_rpc_client *c, const void *req, size_t req_len, int timeout_m
     /* receive the reply */
     nng_aio_set_timeout(sl->aio, vx_rpc_remaining(deadline));
     nng_ctx_recv(sl->ctx, sl->aio);
+    vx_rpc_abort_if_disconnected(c, sl, gen);
     nng_aio_wait(sl->aio);
     if ((rv = nng_aio_result(sl->aio)) != 0)
         goto failed;
