@@ -20,6 +20,24 @@ typedef struct embed_config {
     int64_t cache_entries;      /* --cache-entries (0 disables) */
     int64_t cache_mb;           /* --cache-mb */
     int log_level;              /* --log-level: index into debug|info|warn|error|off */
+    /* remote providers */
+    const char *ca_file;          /* --ca-file / VECTRON_CA_FILE ("" = system CAs) */
+    const char *openai_base_url;  /* VECTRON_OPENAI_BASE_URL ("" = registry/default) */
+    const char *cohere_base_url;  /* VECTRON_COHERE_BASE_URL */
+    const char *hf_base_url;      /* VECTRON_HF_BASE_URL */
+    int64_t http_connect_timeout_ms;
+    int64_t http_timeout_ms;
+    int64_t http_max_response_kb;
+    int64_t http_max_attempts;
+    int64_t http_backoff_ms;
+    /* python workers */
+    const char *python;           /* --python / VECTRON_PYTHON */
+    const char *worker_script;    /* --worker-script / VECTRON_EMBED_WORKER */
+    int64_t worker_timeout_ms;
+    int64_t worker_start_timeout_ms;
+    bool worker_preload;
+    int64_t coalesce_wait_us;     /* --coalesce-wait-us (0 = off) */
+    int64_t coalesce_max_texts;
 } embed_config;
 
 /* Fills cfg from defaults, environment and argv (vx_config_load semantics). */

@@ -1,13 +1,15 @@
 /*
  * embed_handlers.c — EMBED, MODELS and HEALTH for vectron-embed (see
- * embed_handlers.h). Availability of each registry model is decided once,
- * at creation (environment and loaded files do not change while running),
- * and kept with its reason in the service.
+ * embed_handlers.h). Each registry model gets a slot at creation: its
+ * availability reason (NULL = available; environment and files are read
+ * once), and its provider object — a remote_provider (openai, cohere,
+ * huggingface), a python_worker, or nothing for the built-in model — plus a
+ * coalescer in front of remote/python providers when coalescing is on.
  *
- * EMBED with the built-in model: cache lookups first, then one batched
- * forward pass over the misses, in slices of EMBED_SLICE texts so a request
- * past its deadline stops early with VX_ERR_TIMEOUT instead of finishing
- * work nobody waits for.
+ * EMBED: validation, cache lookups, then one provider call over the misses
+ * (the built-in model in slices of EMBED_SLICE texts, so a request past its
+ * deadline stops early with VX_ERR_TIMEOUT); results are cached. A failed
+ * call returns the provider's code and message, never a partial vector set.
  */
 #include "embed_handlers.h"
 
@@ -17,47 +19,103 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "embed_coalesce.h"
+#include "provider_python.h"
+#include "provider_remote.h"
 #include "vx_clock.h"
 #include "vx_err.h"
 #include "vx_log.h"
 
 #define EMBED_SLICE 32
+#define OOM_REASON "out of memory"
+
+typedef struct model_slot {
+    char *reason;              /* NULL = available */
+    remote_provider *remote;   /* openai / cohere / huggingface */
+    python_worker *py;         /* python */
+    coalescer *co;             /* python / remote, when coalescing is on */
+} model_slot;
+
+static int call_remote(void *arg, const char **texts, uint32_t n, uint64_t deadline_us, float *out, char *err,
+                       size_t err_len)
+{
+    return remote_provider_embed(arg, texts, n, deadline_us, out, err, err_len);
+}
+
+static int call_python(void *arg, const char **texts, uint32_t n, uint64_t deadline_us, float *out, char *err,
+                       size_t err_len)
+{
+    return python_worker_embed(arg, texts, n, deadline_us, out, err, err_len);
+}
 
 struct embed_service {
     embed_service_config cfg;
-    char **reasons; /* per registry model: NULL = available */
+    embed_provider_options popt;
+    model_slot *slots; /* per registry model */
     atomic_ullong requests, embed_requests, texts, errors, compute_us;
 };
 
-static char *reason_for(const embed_service_config *cfg, const registry_model *m)
+static char *dup_reason(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *dup_reason(const char *fmt, ...)
 {
-    char buf[256];
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char *r = strdup(buf);
+    return r ? r : (char *)OOM_REASON;
+}
+
+static const char *base_override(const embed_provider_options *o, embed_provider k)
+{
+    return k == EMBED_PROVIDER_OPENAI   ? o->openai_base_url
+           : k == EMBED_PROVIDER_COHERE ? o->cohere_base_url
+                                        : o->huggingface_base_url;
+}
+
+/* Sets up one model's provider; leaves slot->reason NULL when available. */
+static void open_slot(embed_service *s, const registry_model *m, model_slot *slot)
+{
+    const embed_service_config *cfg = &s->cfg;
+    char err[400] = "";
     switch (m->provider) {
     case EMBED_PROVIDER_BUILTIN:
         if (!cfg->use_lite)
-            snprintf(buf, sizeof buf, "built-in model not loaded: %s",
-                     cfg->use_lite_error ? cfg->use_lite_error : "no model file");
+            slot->reason = dup_reason("built-in model not loaded: %s",
+                                      cfg->use_lite_error ? cfg->use_lite_error : "no model file");
         else if (m->dimensions != USE_LITE_DIM)
-            snprintf(buf, sizeof buf, "registry says %u dimensions but use-lite produces %d", m->dimensions,
-                     USE_LITE_DIM);
-        else
-            return NULL;
+            slot->reason = dup_reason("registry says %u dimensions but use-lite produces %d", m->dimensions,
+                                      USE_LITE_DIM);
         break;
-    case EMBED_PROVIDER_PYTHON:
-        if (!cfg->model_dir || !*cfg->model_dir)
-            snprintf(buf, sizeof buf, "local model needs VECTRON_MODEL_DIR to be set");
-        else
-            snprintf(buf, sizeof buf, "provider python not implemented yet");
-        break;
-    default:
-        if (!getenv(m->api_key_env) || !*getenv(m->api_key_env))
-            snprintf(buf, sizeof buf, "%s is not set", m->api_key_env);
-        else
-            snprintf(buf, sizeof buf, "provider %s not implemented yet", registry_provider_name(m->provider));
+    case EMBED_PROVIDER_PYTHON: {
+        if (!cfg->model_dir || !*cfg->model_dir) {
+            slot->reason = dup_reason("local model needs VECTRON_MODEL_DIR to be set");
+            break;
+        }
+        python_options po = {s->popt.python, s->popt.worker_script, s->popt.worker_timeout_ms,
+                             s->popt.worker_start_timeout_ms, 0, s->popt.worker_preload};
+        int rc = python_worker_create(&slot->py, m->id, cfg->model_dir, m->local_dir ? m->local_dir : m->id,
+                                      m->dimensions, &po, err, sizeof err);
+        if (rc != VX_OK)
+            slot->reason = dup_reason("%s", err[0] ? err : vx_strerror(rc));
         break;
     }
-    char *r = strdup(buf);
-    return r ? r : (char *)"out of memory";
+    default: {
+        int rc = remote_provider_create(&slot->remote, m, base_override(&s->popt, m->provider), &s->popt.http,
+                                        err, sizeof err);
+        if (rc != VX_OK)
+            slot->reason = dup_reason("%s", err[0] ? err : vx_strerror(rc));
+        break;
+    }
+    }
+    if (s->popt.coalesce_wait_us && (slot->remote || slot->py)) {
+        uint32_t max = s->popt.coalesce_max_texts >= 2 ? s->popt.coalesce_max_texts : 32;
+        if (coalescer_create(&slot->co, m->dimensions, max, s->popt.coalesce_wait_us,
+                             slot->remote ? call_remote : call_python,
+                             slot->remote ? (void *)slot->remote : (void *)slot->py) != VX_OK)
+            slot->co = NULL; /* no coalescing for this model: calls go straight through */
+    }
 }
 
 int embed_service_create(embed_service **out, const embed_service_config *cfg)
@@ -67,13 +125,15 @@ int embed_service_create(embed_service **out, const embed_service_config *cfg)
     if (!s)
         return VX_ERR_NOMEM;
     s->cfg = *cfg;
-    s->reasons = calloc(cfg->reg->n_models ? cfg->reg->n_models : 1, sizeof *s->reasons);
-    if (!s->reasons) {
+    if (cfg->providers)
+        s->popt = *cfg->providers;
+    s->slots = calloc(cfg->reg->n_models ? cfg->reg->n_models : 1, sizeof *s->slots);
+    if (!s->slots) {
         free(s);
         return VX_ERR_NOMEM;
     }
     for (size_t i = 0; i < cfg->reg->n_models; i++)
-        s->reasons[i] = reason_for(cfg, &cfg->reg->models[i]);
+        open_slot(s, &cfg->reg->models[i], &s->slots[i]);
     *out = s;
     return VX_OK;
 }
@@ -82,17 +142,28 @@ void embed_service_destroy(embed_service *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->cfg.reg->n_models; i++)
-        if (s->reasons[i] && strcmp(s->reasons[i], "out of memory") != 0)
-            free(s->reasons[i]);
-    free(s->reasons);
+    for (size_t i = 0; i < s->cfg.reg->n_models; i++) {
+        model_slot *sl = &s->slots[i];
+        if (sl->reason && strcmp(sl->reason, OOM_REASON) != 0)
+            free(sl->reason);
+        coalescer_destroy(sl->co);
+        remote_provider_destroy(sl->remote);
+        python_worker_destroy(sl->py);
+    }
+    free(s->slots);
     free(s);
+}
+
+python_worker *embed_service_python_worker(embed_service *s, const char *model_id)
+{
+    const registry_model *m = registry_find(s->cfg.reg, model_id);
+    return m ? s->slots[m - s->cfg.reg->models].py : NULL;
 }
 
 bool embed_service_model_available(const embed_service *s, const registry_model *m, const char **reason)
 {
     size_t i = (size_t)(m - s->cfg.reg->models);
-    *reason = i < s->cfg.reg->n_models ? s->reasons[i] : "not in the registry";
+    *reason = i < s->cfg.reg->n_models ? s->slots[i].reason : "not in the registry";
     return *reason == NULL;
 }
 
@@ -112,6 +183,30 @@ static void set_error(vx_reply *rep, vx_arena *a, int status, const char *fmt, .
 static bool past(uint64_t deadline_us)
 {
     return deadline_us && vx_now_us() > deadline_us;
+}
+
+/* Embeds k texts with model m into out (k × m->dimensions). */
+static int compute(embed_service *s, const registry_model *m, const char **texts, uint32_t k, uint64_t deadline,
+                   float *out, char *err, size_t err_len)
+{
+    model_slot *slot = &s->slots[m - s->cfg.reg->models];
+    if (slot->co)
+        return coalescer_embed(slot->co, texts, k, deadline, out, err, err_len);
+    if (slot->remote)
+        return remote_provider_embed(slot->remote, texts, k, deadline, out, err, err_len);
+    if (slot->py)
+        return python_worker_embed(slot->py, texts, k, deadline, out, err, err_len);
+    for (uint32_t first = 0; first < k; first += EMBED_SLICE) {
+        if (past(deadline))
+            return VX_ERR_TIMEOUT;
+        uint32_t c = k - first < EMBED_SLICE ? k - first : EMBED_SLICE;
+        int rc = use_lite_embed(s->cfg.use_lite, texts + first, c, out + (size_t)first * USE_LITE_DIM);
+        if (rc != VX_OK) {
+            snprintf(err, err_len, "embedding failed (%s)", vx_strerror(rc));
+            return rc;
+        }
+    }
+    return VX_OK;
 }
 
 static void do_embed(embed_service *s, const vx_request *req, vx_reply *rep, vx_arena *a)
@@ -148,8 +243,7 @@ static void do_embed(embed_service *s, const vx_request *req, vx_reply *rep, vx_
             return;
         }
     }
-    /* only the built-in provider can be available at this point */
-    uint32_t dim = USE_LITE_DIM, n = e->n_texts;
+    uint32_t dim = m->dimensions, n = e->n_texts;
     float *out = vx_arena_alloc(a, sizeof(float) * dim * n);
     uint32_t *miss = vx_arena_alloc(a, sizeof *miss * n);
     const char **miss_text = vx_arena_alloc(a, sizeof *miss_text * n);
@@ -160,21 +254,19 @@ static void do_embed(embed_service *s, const vx_request *req, vx_reply *rep, vx_
         miss[n_miss] = i;
         miss_text[n_miss++] = e->texts[i];
     }
-    float *tmp = n_miss ? vx_arena_alloc(a, sizeof(float) * dim * EMBED_SLICE) : NULL;
-    for (uint32_t first = 0; first < n_miss; first += EMBED_SLICE) {
-        if (past(deadline)) {
-            set_error(rep, a, VX_ERR_TIMEOUT, "embedding %u texts did not finish within deadline_ms %u", n,
-                      req->deadline_ms);
-            return;
-        }
-        uint32_t k = n_miss - first < EMBED_SLICE ? n_miss - first : EMBED_SLICE;
-        int rc = use_lite_embed(s->cfg.use_lite, miss_text + first, k, tmp);
+    if (n_miss) {
+        float *tmp = vx_arena_alloc(a, sizeof(float) * dim * n_miss);
+        char err[512] = "";
+        int rc = compute(s, m, miss_text, n_miss, deadline, tmp, err, sizeof err);
         if (rc != VX_OK) {
-            set_error(rep, a, rc, "model \"%s\": embedding failed (%s)", id, vx_strerror(rc));
+            if (rc == VX_ERR_TIMEOUT && !err[0])
+                snprintf(err, sizeof err, "embedding %u texts did not finish within deadline_ms %u", n,
+                         req->deadline_ms);
+            set_error(rep, a, rc, "model \"%s\": %s", id, err[0] ? err : vx_strerror(rc));
             return;
         }
-        for (uint32_t j = 0; j < k; j++) {
-            uint32_t i = miss[first + j];
+        for (uint32_t j = 0; j < n_miss; j++) {
+            uint32_t i = miss[j];
             memcpy(out + (size_t)i * dim, tmp + (size_t)j * dim, sizeof(float) * dim);
             if (s->cfg.cache)
                 embed_cache_put(s->cfg.cache, id, e->texts[i], dim, tmp + (size_t)j * dim);
@@ -223,15 +315,21 @@ static void put_int(vx_member *mem, vx_arena *a, const char *key, int64_t v)
 
 static void do_health(embed_service *s, vx_reply *rep, vx_arena *a)
 {
-    enum { N = 10 };
+    enum { N = 12 };
     vx_value *stats = vx_arena_alloc(a, sizeof *stats);
     vx_member *mem = vx_arena_alloc(a, sizeof *mem * N);
     embed_cache_stats cs = {0};
     if (s->cfg.cache)
         cs = embed_cache_get_stats(s->cfg.cache);
-    int64_t available = 0;
-    for (size_t i = 0; i < s->cfg.reg->n_models; i++)
-        available += s->reasons[i] == NULL;
+    int64_t available = 0, co_calls = 0, co_batches = 0;
+    for (size_t i = 0; i < s->cfg.reg->n_models; i++) {
+        available += s->slots[i].reason == NULL;
+        if (s->slots[i].co) {
+            coalesce_stats st = coalescer_get_stats(s->slots[i].co);
+            co_calls += (int64_t)st.calls;
+            co_batches += (int64_t)st.batches;
+        }
+    }
     int k = 0;
     put_int(&mem[k++], a, "requests", (int64_t)atomic_load(&s->requests));
     put_int(&mem[k++], a, "embed_requests", (int64_t)atomic_load(&s->embed_requests));
@@ -242,6 +340,8 @@ static void do_health(embed_service *s, vx_reply *rep, vx_arena *a)
     put_int(&mem[k++], a, "cache_misses", (int64_t)cs.misses);
     put_int(&mem[k++], a, "cache_entries", (int64_t)cs.entries);
     put_int(&mem[k++], a, "models_available", available);
+    put_int(&mem[k++], a, "coalesced_calls", co_calls);
+    put_int(&mem[k++], a, "coalesced_batches", co_batches);
     mem[k].key = vx_arena_strdup(a, "use_lite_loaded");
     mem[k].key_len = (uint32_t)strlen("use_lite_loaded");
     mem[k].value.type = VX_VAL_BOOL;

@@ -2,13 +2,16 @@
  * embed_handlers.h — the embed service's request handling: EMBED, MODELS
  * and HEALTH on decoded messages (proto/vx_proto.h).
  *
- * Model availability: "builtin" (use-lite) is available when its file was
- * loaded and the registry's dimensions match 512. Every other provider is
- * reported with available=false and the reason (missing key variable,
- * missing VECTRON_MODEL_DIR, or "provider ... not implemented yet"); EMBED
- * for such a model fails with VX_ERR_EMBED_UNAVAILABLE naming the model and
- * the reason — never a made-up vector. An unknown model id is
- * VX_ERR_NOT_FOUND.
+ * Model availability, decided at creation: "builtin" (use-lite) when its
+ * file was loaded and the registry's dimensions match 512; remote providers
+ * (provider_remote.h) when their key variable is set and their base URL is
+ * acceptable; "python" (provider_python.h) when VECTRON_MODEL_DIR/<dir>
+ * holds a config.json. An unavailable model is reported with
+ * available=false and the reason; EMBED for it fails with
+ * VX_ERR_EMBED_UNAVAILABLE naming the model and the reason — never a
+ * made-up vector. An unknown model id is VX_ERR_NOT_FOUND. Provider
+ * failures keep their codes: VX_ERR_UPSTREAM (bad answer from a remote
+ * provider), VX_ERR_TIMEOUT, VX_ERR_EMBED_UNAVAILABLE (worker cannot start).
  *
  * Ownership: the service borrows everything in embed_service_config (they
  * must outlive it). Replies are built in the caller's arena. Thread-safe:
@@ -21,6 +24,7 @@
 #include <stddef.h>
 
 #include "embed_cache.h"
+#include "httpc.h"
 #include "registry.h"
 #include "use_lite.h"
 #include "vx_arena.h"
@@ -28,12 +32,28 @@
 
 #define EMBED_SERVICE_VERSION "0.1.0"
 
+/* How providers are reached; zero = defaults. Strings are borrowed. */
+typedef struct embed_provider_options {
+    httpc_options http;            /* remote providers (CA file, timeouts, retries, size limit) */
+    const char *openai_base_url;   /* overrides of the registry's base_url ("" / NULL = none) */
+    const char *cohere_base_url;
+    const char *huggingface_base_url;
+    const char *python;            /* interpreter for local model workers (default /usr/bin/python3) */
+    const char *worker_script;     /* default embed-gateway/workers/worker.py */
+    uint32_t worker_timeout_ms;    /* per worker call; 0 = default */
+    uint32_t worker_start_timeout_ms; /* model load; 0 = default */
+    bool worker_preload;           /* start python workers at creation, not on first use */
+    uint32_t coalesce_wait_us;     /* python/remote: batch concurrent small requests (0 = off) */
+    uint32_t coalesce_max_texts;   /* texts per coalesced batch (0 = 32) */
+} embed_provider_options;
+
 typedef struct embed_service_config {
     const registry *reg;
     const use_lite_model *use_lite; /* NULL when not loaded */
     const char *use_lite_error;     /* why it is not loaded (shown as the reason) */
     embed_cache *cache;             /* NULL: no caching */
     const char *model_dir;          /* VECTRON_MODEL_DIR or NULL */
+    const embed_provider_options *providers; /* NULL: defaults */
 } embed_service_config;
 
 typedef struct embed_service embed_service;
@@ -48,6 +68,10 @@ void embed_service_dispatch(embed_service *s, const vx_request *req, vx_reply *r
 /* Availability of one registry model; *reason is static or service-owned
  * (NULL when available). */
 bool embed_service_model_available(const embed_service *s, const registry_model *m, const char **reason);
+
+/* The worker of a python-provider model (NULL for others or when the model
+ * is unavailable); for tests and diagnostics. */
+struct python_worker *embed_service_python_worker(embed_service *s, const char *model_id);
 
 /* vx_rpc_handler over the wire format: arg is the embed_service. Defined in
  * embed_rpc.c (the only part that needs the msgpack codec). */

@@ -2,7 +2,7 @@
  * embed_handlers_test.c — EMBED / MODELS / HEALTH through
  * embed_service_dispatch (decoded messages, no bus): the built-in model
  * really embeds, the cache serves repeats, unknown models are NOT_FOUND,
- * unconfigured or unimplemented providers are EMBED_UNAVAILABLE with the
+ * unconfigured or misconfigured providers are EMBED_UNAVAILABLE with the
  * reason, and never return a vector. Needs the converted use-lite model
  * (VX_USE_LITE_MODEL or models/use-lite/use-lite.bin); fails without it.
  */
@@ -30,7 +30,8 @@ static registry_model g_models[] = {
     {"use-lite", EMBED_PROVIDER_BUILTIN, "universal-sentence-encoder-lite", 512, NULL, NULL, NULL},
     {"minilm", EMBED_PROVIDER_PYTHON, "sentence-transformers/all-MiniLM-L6-v2", 384, NULL, NULL, NULL},
     {"openai-small", EMBED_PROVIDER_OPENAI, "text-embedding-3-small", 1536, "VX_TEST_NO_SUCH_KEY", NULL, NULL},
-    {"cohere-english", EMBED_PROVIDER_COHERE, "embed-english-v3.0", 1024, "VX_TEST_COHERE_KEY", NULL, NULL},
+    {"cohere-english", EMBED_PROVIDER_COHERE, "embed-english-v3.0", 1024, "VX_TEST_COHERE_KEY", "http://127.0.0.1:9",
+     NULL},
 };
 static registry g_reg = {g_models, 4, "use-lite"};
 
@@ -48,7 +49,7 @@ static int setup(fixture *f, const use_lite_model *m, const char *model_dir)
     vx_arena_init(&f->arena, 65536);
     if (embed_cache_create(&f->cache, 100, 1 << 20) != VX_OK)
         return -1;
-    embed_service_config c = {&g_reg, m, m ? NULL : "file not found", f->cache, model_dir};
+    embed_service_config c = {&g_reg, m, m ? NULL : "file not found", f->cache, model_dir, NULL};
     return embed_service_create(&f->svc, &c);
 }
 
@@ -140,7 +141,7 @@ TEST(embed_unavailable_providers_say_why_and_return_no_vector)
     } cases[] = {
         {"openai-small", "VX_TEST_NO_SUCH_KEY"},        /* key variable unset */
         {"minilm", "VECTRON_MODEL_DIR"},                /* no model directory */
-        {"cohere-english", "not implemented"},          /* key set, provider not built yet */
+        {"cohere-english", "https://"},                 /* key set, but a plain-http base URL */
     };
     int failures = 0;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -203,9 +204,9 @@ TEST(models_lists_registry_with_availability)
     int ok = rep.status == VX_OK && m.n_models == 4 && strcmp(m.default_model, "use-lite") == 0;
     int use_lite_ok = ok && m.models[0].available && m.models[0].dimensions == 512 && !m.models[0].is_remote &&
                       strcmp(m.models[0].provider, "builtin") == 0 && m.models[0].reason == NULL;
-    /* with a model dir the python model is still unavailable: not implemented */
+    /* a model dir without the model's directory: unavailable, never downloaded */
     int minilm_ok = ok && !m.models[1].available && m.models[1].reason &&
-                    strstr(m.models[1].reason, "not implemented");
+                    strstr(m.models[1].reason, "/tmp/minilm does not exist");
     int openai_ok = ok && !m.models[2].available && m.models[2].is_remote &&
                     strcmp(m.models[2].model_name, "text-embedding-3-small") == 0;
     teardown(&f);

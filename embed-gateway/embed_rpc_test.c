@@ -37,7 +37,7 @@ static int bus_open(bus *b)
     if (!g_model && use_lite_load(&g_model, p && *p ? p : USE_LITE_DEFAULT_PATH, g_err, sizeof g_err) != VX_OK)
         return -1;
     unsetenv("VX_TEST_NO_SUCH_KEY");
-    embed_service_config c = {&g_reg, g_model, NULL, NULL, NULL};
+    embed_service_config c = {&g_reg, g_model, NULL, NULL, NULL, NULL};
     char url[64];
     if (embed_service_create(&b->svc, &c) != VX_OK ||
         vx_rpc_server_open(&b->srv, "tcp://127.0.0.1:0", 2, VX_MAX_MSG_BYTES, embed_rpc_handle, b->svc) != VX_OK)

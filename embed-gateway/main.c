@@ -13,6 +13,7 @@
 #include "embed_cache.h"
 #include "embed_config.h"
 #include "embed_handlers.h"
+#include "httpc.h"
 #include "registry.h"
 #include "use_lite.h"
 #include "vx_err.h"
@@ -40,6 +41,10 @@ int main(int argc, char **argv)
     vx_rpc_server *srv = NULL;
     char err[512];
 
+    if (httpc_global_init() != VX_OK) { /* libcurl: once, before any thread exists */
+        VX_ERROR("cannot initialise libcurl");
+        goto out;
+    }
     if (registry_load_file(&reg, cfg.registry, err, sizeof err) != VX_OK) {
         VX_ERROR("%s", err);
         goto out;
@@ -55,8 +60,26 @@ int main(int argc, char **argv)
         VX_ERROR("cannot allocate the embedding cache");
         goto out;
     }
+    embed_provider_options po = {
+        .http = {.ca_file = cfg.ca_file,
+                 .connect_timeout_ms = (uint32_t)cfg.http_connect_timeout_ms,
+                 .timeout_ms = (uint32_t)cfg.http_timeout_ms,
+                 .max_response_bytes = (size_t)cfg.http_max_response_kb << 10,
+                 .max_attempts = (uint32_t)cfg.http_max_attempts,
+                 .backoff_base_ms = (uint32_t)cfg.http_backoff_ms},
+        .openai_base_url = cfg.openai_base_url,
+        .cohere_base_url = cfg.cohere_base_url,
+        .huggingface_base_url = cfg.hf_base_url,
+        .python = cfg.python,
+        .worker_script = cfg.worker_script,
+        .worker_timeout_ms = (uint32_t)cfg.worker_timeout_ms,
+        .worker_start_timeout_ms = (uint32_t)cfg.worker_start_timeout_ms,
+        .worker_preload = cfg.worker_preload,
+        .coalesce_wait_us = (uint32_t)cfg.coalesce_wait_us,
+        .coalesce_max_texts = (uint32_t)cfg.coalesce_max_texts,
+    };
     embed_service_config sc = {reg, model, model ? NULL : err, cache,
-                               cfg.model_dir && *cfg.model_dir ? cfg.model_dir : NULL};
+                               cfg.model_dir && *cfg.model_dir ? cfg.model_dir : NULL, &po};
     if (embed_service_create(&svc, &sc) != VX_OK) {
         VX_ERROR("out of memory");
         goto out;
