@@ -1,0 +1,347 @@
+/*
+ * bench_main.c — vectron-bench-index: the HNSW index and the exact scan on a
+ * benchmark data set (the protocol of the shared bench README, the same as
+ * the native hnswlib peer): IP space, M=16, efConstruction=200, build with
+ * 2 threads; for ef in {16,32,64,128,256}: recall@10 against the exact
+ * ground truth, QPS of a sequential one-query-at-a-time loop on 1 thread,
+ * QPS with the queries spread over 2 threads. Figures are medians over
+ * repetitions (min–max in brackets). Also: exact single-query scan QPS
+ * (dist_dot_many + top-10), build time, memory per vector, save/load time.
+ *
+ * usage: vectron-bench-index DATASET_DIR [builds=1] [max_seconds=5]
+ * DATASET_DIR holds meta.json, base.f32, query.f32, gt_ids.i32.
+ * VX_BENCH_INDEX=FILE (development aid): load the index from FILE when it
+ * exists instead of building (build time is then not measured), else build
+ * and save it there.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "distance.h"
+#include "hnsw.h"
+#include "vx_buf.h"
+#include "vx_clock.h"
+
+#define K 10
+#define T 2
+#define M 16
+#define EFC 200
+static const uint32_t EFS[] = {16, 32, 64, 128, 256};
+#define N_EF (sizeof EFS / sizeof *EFS)
+#define MAX_REP 16
+
+static double now(void)
+{
+    return (double)vx_now_ns() * 1e-9;
+}
+
+static long meta_int(const char *meta, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\"", key);
+    const char *p = strstr(meta, pat);
+    if (!p || !(p = strchr(p + strlen(pat), ':'))) {
+        fprintf(stderr, "meta.json lacks %s\n", key);
+        exit(1);
+    }
+    return strtol(p + 1, NULL, 10);
+}
+
+static void *read_file(const char *dir, const char *name, size_t bytes)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    void *p = malloc(bytes ? bytes : 1);
+    size_t got = f && p ? fread(p, 1, bytes, f) : 0;
+    if (f)
+        fclose(f);
+    if (got != bytes) {
+        fprintf(stderr, "cannot read %zu bytes from %s\n", bytes, path);
+        exit(1);
+    }
+    return p;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* "median (min–max)" of v[n] */
+static const char *spread(const double *v, int n, const char *fmt, char *buf, size_t cap)
+{
+    double s[MAX_REP * 3];
+    memcpy(s, v, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    double med = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+    char a[32], b[32], c[32];
+    snprintf(a, sizeof a, fmt, med);
+    if (n == 1) {
+        snprintf(buf, cap, "%s", a);
+        return buf;
+    }
+    snprintf(b, sizeof b, fmt, s[0]);
+    snprintf(c, sizeof c, fmt, s[n - 1]);
+    snprintf(buf, cap, "%s (%s–%s)", a, b, c);
+    return buf;
+}
+
+typedef struct job {
+    hnsw_index *ix;
+    const float *data;
+    size_t n, d;
+    size_t next; /* atomic work counter */
+    size_t chunk;
+    uint32_t ef;
+    uint32_t *found; /* query results, nq*K */
+    int rc;
+} job;
+
+static void *build_worker(void *p)
+{
+    job *j = p;
+    for (;;) {
+        size_t s = __atomic_fetch_add(&j->next, j->chunk, __ATOMIC_RELAXED);
+        if (s >= j->n)
+            break;
+        size_t e = s + j->chunk < j->n ? s + j->chunk : j->n;
+        for (size_t i = s; i < e; i++)
+            if (hnsw_insert(j->ix, (uint32_t)i, j->data + i * j->d) != 0)
+                j->rc = -1;
+    }
+    return NULL;
+}
+
+static void search_one(hnsw_index *ix, const float *q, uint32_t ef, uint32_t *out)
+{
+    uint32_t n = 0;
+    for (int i = 0; i < K; i++)
+        out[i] = UINT32_MAX;
+    hnsw_search(ix, q, K, ef, NULL, NULL, out, NULL, &n);
+}
+
+static void *search_worker(void *p)
+{
+    job *j = p;
+    for (;;) {
+        size_t s = __atomic_fetch_add(&j->next, j->chunk, __ATOMIC_RELAXED);
+        if (s >= j->n)
+            break;
+        size_t e = s + j->chunk < j->n ? s + j->chunk : j->n;
+        for (size_t i = s; i < e; i++)
+            search_one(j->ix, j->data + i * j->d, j->ef, j->found + i * K);
+    }
+    return NULL;
+}
+
+static void run_threads(void *(*fn)(void *), job *j)
+{
+    pthread_t t[T];
+    for (int i = 0; i < T; i++)
+        pthread_create(&t[i], NULL, fn, j);
+    for (int i = 0; i < T; i++)
+        pthread_join(t[i], NULL);
+}
+
+static double recall_at_k(const uint32_t *found, const int32_t *gt, size_t nq, size_t gk)
+{
+    size_t hits = 0;
+    for (size_t i = 0; i < nq; i++)
+        for (int a = 0; a < K; a++)
+            for (int b = 0; b < K; b++)
+                hits += found[i * K + a] == (uint32_t)gt[i * gk + b];
+    return (double)hits / (double)(nq * K);
+}
+
+/* Exact scan of one query: dist_dot_many over blocks + a top-10 insertion list. */
+static void exact_topk(const float *base, size_t n, size_t d, const float *q, float *scratch,
+                       size_t block, uint32_t *out)
+{
+    float best[K];
+    for (int i = 0; i < K; i++) {
+        best[i] = -1e30f;
+        out[i] = UINT32_MAX;
+    }
+    for (size_t s = 0; s < n; s += block) {
+        size_t m = n - s < block ? n - s : block;
+        dist_dot_many(q, base + s * d, m, d, scratch);
+        for (size_t i = 0; i < m; i++) {
+            float v = scratch[i];
+            if (v <= best[K - 1])
+                continue;
+            int j = K - 1;
+            while (j > 0 && best[j - 1] < v) {
+                best[j] = best[j - 1];
+                out[j] = out[j - 1];
+                j--;
+            }
+            best[j] = v;
+            out[j] = (uint32_t)(s + i);
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s DATASET_DIR [builds=1] [max_seconds=5]\n", argv[0]);
+        return 2;
+    }
+    const char *dir = argv[1];
+    int builds = argc > 2 ? atoi(argv[2]) : 1;
+    double max_seconds = argc > 3 ? atof(argv[3]) : 5.0;
+    if (builds < 1 || builds > MAX_REP)
+        builds = 1;
+    char mpath[4096];
+    snprintf(mpath, sizeof mpath, "%s/meta.json", dir);
+    FILE *mf = fopen(mpath, "rb");
+    if (!mf) {
+        fprintf(stderr, "no meta.json in %s\n", dir);
+        return 1;
+    }
+    char meta[8192];
+    size_t ml = fread(meta, 1, sizeof meta - 1, mf);
+    fclose(mf);
+    meta[ml] = 0;
+    size_t n = (size_t)meta_int(meta, "n"), nq = (size_t)meta_int(meta, "q");
+    size_t d = (size_t)meta_int(meta, "d"), gk = (size_t)meta_int(meta, "k");
+    float *base = read_file(dir, "base.f32", n * d * sizeof(float));
+    float *query = read_file(dir, "query.f32", nq * d * sizeof(float));
+    int32_t *gt = read_file(dir, "gt_ids.i32", nq * gk * sizeof(int32_t));
+    uint32_t *found = malloc(nq * K * sizeof *found);
+    const char *name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+    char b1[128], b2[128], b3[128];
+
+    printf("## Vectron HNSW (C, %s distance kernels) on %s (N=%zu, D=%zu, Q=%zu)\n\n",
+           dist_impl_name(), name, n, d, nq);
+
+    /* exact scan, 1 thread, single query at a time (VX_BENCH_NOSCAN=1 skips) */
+    if (!getenv("VX_BENCH_NOSCAN")) {
+        size_t block = 4096;
+        float *scratch = malloc(block * sizeof *scratch);
+        double qps[3];
+        for (int r = 0; r < 3; r++) {
+            size_t done = 0;
+            double t0 = now();
+            for (; done < nq; done++) {
+                exact_topk(base, n, d, query + done * d, scratch, block, found + done * K);
+                if (done >= 20 && now() - t0 > max_seconds) {
+                    done++;
+                    break;
+                }
+            }
+            qps[r] = (double)done / (now() - t0);
+        }
+        for (size_t i = 0; i < nq; i++) /* complete the result for recall */
+            exact_topk(base, n, d, query + i * d, scratch, block, found + i * K);
+        printf("exact scan (dist_dot_many + top-10), 1 thread, single query: %s QPS, "
+               "recall@10 %.4f\n\n",
+               spread(qps, 3, "%.1f", b1, sizeof b1), recall_at_k(found, gt, nq, gk));
+        free(scratch);
+    }
+
+    double tbuild[MAX_REP], mem[MAX_REP], tsave[MAX_REP], tload[MAX_REP];
+    double rec[N_EF][MAX_REP * 3], q1[N_EF][MAX_REP * 3], q2[N_EF][MAX_REP * 3];
+    int nrep = 0, sweeps = builds == 1 ? 3 : 1;
+    size_t saved_bytes = 0;
+    for (int b = 0; b < builds; b++) {
+        hnsw_index *ix = NULL;
+        if (hnsw_create(&ix, (uint32_t)d, HNSW_SPACE_IP, M, EFC, 100 + (uint64_t)b) != 0) {
+            fprintf(stderr, "hnsw_create failed\n");
+            return 1;
+        }
+        job bj = {ix, base, n, d, 0, 64, 0, NULL, 0};
+        double t0 = now();
+        const char *cache = getenv("VX_BENCH_INDEX"); /* dev aid: reuse a saved build */
+        FILE *cf = cache ? fopen(cache, "rb") : NULL;
+        if (cf) {
+            fseek(cf, 0, SEEK_END);
+            long sz = ftell(cf);
+            fseek(cf, 0, SEEK_SET);
+            void *bytes = malloc((size_t)sz);
+            if (fread(bytes, 1, (size_t)sz, cf) != (size_t)sz || (hnsw_destroy(ix), 0) ||
+                hnsw_load(&ix, bytes, (size_t)sz) != 0) {
+                fprintf(stderr, "cannot load %s\n", cache);
+                return 1;
+            }
+            fclose(cf);
+            free(bytes);
+            printf("  (index loaded from %s, build time not measured)\n", cache);
+        } else {
+            run_threads(build_worker, &bj);
+        }
+        tbuild[b] = now() - t0;
+        if (bj.rc != 0) {
+            fprintf(stderr, "insert failed\n");
+            return 1;
+        }
+        mem[b] = (double)hnsw_memory_bytes(ix) / (double)n;
+        printf("  build %d/%d: %.1f s\n", b + 1, builds, tbuild[b]);
+        fflush(stdout);
+        vx_buf sb = VX_BUF_INIT;
+        t0 = now();
+        hnsw_save(ix, &sb);
+        tsave[b] = now() - t0;
+        hnsw_index *ix2 = NULL;
+        t0 = now();
+        if (hnsw_load(&ix2, sb.data, sb.len) != 0) {
+            fprintf(stderr, "hnsw_load failed\n");
+            return 1;
+        }
+        tload[b] = now() - t0;
+        saved_bytes = sb.len;
+        if (cache && !cf) {
+            FILE *wf = fopen(cache, "wb");
+            if (!wf || fwrite(sb.data, 1, sb.len, wf) != sb.len)
+                fprintf(stderr, "cannot write %s\n", cache);
+            if (wf)
+                fclose(wf);
+        }
+        hnsw_destroy(ix2);
+        vx_buf_free(&sb);
+        for (int s = 0; s < sweeps; s++, nrep++) {
+            for (size_t e = 0; e < N_EF; e++) {
+                for (size_t i = 0; i < 8; i++) /* warm-up */
+                    search_one(ix, query + i * d, EFS[e], found);
+                size_t done = 0;
+                t0 = now();
+                for (; done < nq; done++) {
+                    search_one(ix, query + done * d, EFS[e], found + done * K);
+                    if (done >= 20 && now() - t0 > max_seconds) {
+                        done++;
+                        break;
+                    }
+                }
+                q1[e][nrep] = (double)done / (now() - t0);
+                job sj = {ix, query, nq, d, 0, 4, EFS[e], found, 0};
+                t0 = now();
+                run_threads(search_worker, &sj);
+                q2[e][nrep] = (double)nq / (now() - t0);
+                rec[e][nrep] = recall_at_k(found, gt, nq, gk);
+            }
+        }
+        hnsw_destroy(ix);
+    }
+    printf("\n### Vectron HNSW, M=%d efC=%d, N=%zu, D=%zu, space ip\n\n", M, EFC, n, d);
+    printf("build time, %d threads: %s s (%.0f vectors/s), %d build(s)\n", T,
+           spread(tbuild, builds, "%.1f", b1, sizeof b1), (double)n / tbuild[0], builds);
+    printf("memory: %s bytes/vector (raw vector %zu)\n", spread(mem, builds, "%.0f", b2, sizeof b2),
+           d * sizeof(float));
+    printf("save: %s s, load (validate + copy): %s s, %zu bytes\n\n",
+           spread(tsave, builds, "%.3f", b1, sizeof b1), spread(tload, builds, "%.3f", b2, sizeof b2),
+           saved_bytes);
+    printf("| ef | recall@10 | QPS 1 thread (sequential) | QPS 2 threads |\n|---|---|---|---|\n");
+    for (size_t e = 0; e < N_EF; e++)
+        printf("| %u | %s | %s | %s |\n", EFS[e], spread(rec[e], nrep, "%.4f", b1, sizeof b1),
+               spread(q1[e], nrep, "%.0f", b2, sizeof b2),
+               spread(q2[e], nrep, "%.0f", b3, sizeof b3));
+    free(base);
+    free(query);
+    free(gt);
+    free(found);
+    return 0;
+}

@@ -1,0 +1,95 @@
+/*
+ * hnsw.h — approximate nearest-neighbour index: a Hierarchical Navigable
+ * Small World graph (Malkov & Yashunin, arXiv 1603.09320).
+ *
+ * Labels are the caller's u32 slot numbers (a collection's dense row slots);
+ * the index maps each live label to one graph node. Distances are "smaller is
+ * better": −(a·b) in HNSW_SPACE_IP (cosine when the caller normalised the
+ * vectors), |a−b|² in HNSW_SPACE_L2.
+ *
+ * Ownership: the index owns copies of every vector and all graph memory;
+ * hnsw_destroy frees everything. Callers own the buffers they pass in.
+ *
+ * Thread safety: hnsw_insert, hnsw_remove and hnsw_search may run
+ * concurrently from any number of threads. A node becomes reachable by
+ * searches only after all of its own neighbour lists are written. hnsw_save
+ * must not run concurrently with insert/remove (searches are fine);
+ * hnsw_destroy must not run concurrently with anything.
+ *
+ * Deletes are tombstones: a removed node stays in the graph as a bridge and is
+ * never returned. Inserting an existing label tombstones the old node and
+ * inserts a new one. Insert reuses no memory of tombstoned nodes, so after
+ * heavy churn hnsw_needs_rebuild() turns true and the owner should rebuild
+ * the index from its live vectors (recall stays high meanwhile; speed and
+ * memory degrade with the tombstone fraction).
+ */
+#ifndef HNSW_H
+#define HNSW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vx_buf.h"
+
+typedef enum hnsw_space {
+    HNSW_SPACE_IP = 0, /* distance −a·b (vectors normalised for cosine) */
+    HNSW_SPACE_L2 = 1  /* distance |a−b|² */
+} hnsw_space;
+
+typedef struct hnsw_index hnsw_index;
+
+/* Returns true when label may be returned by a search. Called from the
+ * searching thread, possibly many times per search; must be thread-safe. */
+typedef bool (*hnsw_filter_fn)(void *ctx, uint32_t label);
+
+/* Creates an empty index. dim >= 1; m in [VX_HNSW_M_MIN, VX_HNSW_M_MAX];
+ * ef_construction in [VX_HNSW_EFC_MIN, VX_HNSW_EFC_MAX] (VX_ERR_INVALID
+ * otherwise). The seed fixes the level draws (deterministic single-thread
+ * builds). */
+int hnsw_create(hnsw_index **out, uint32_t dim, hnsw_space space, uint32_t m,
+                uint32_t ef_construction, uint64_t seed);
+void hnsw_destroy(hnsw_index *ix);
+
+/* Inserts a copy of vec (dim floats) under label (any value except
+ * UINT32_MAX; the label map grows to the largest label, so keep labels
+ * dense). An existing label is replaced. VX_ERR_INVALID for a bad label or a
+ * non-finite component, VX_ERR_NOMEM on allocation failure. */
+int hnsw_insert(hnsw_index *ix, uint32_t label, const float *vec);
+
+/* Tombstones label; VX_ERR_NOT_FOUND when it is not in the index. */
+int hnsw_remove(hnsw_index *ix, uint32_t label);
+
+/* K-NN search (Algorithm 5). Writes up to k results, best first, into
+ * labels[k] and dists[k] (dists may be NULL) and their number into *n_found.
+ * ef is raised to at least k. With a filter, non-matching nodes are
+ * traversed but never returned, and the search keeps expanding until ef
+ * matching nodes are found or the graph is exhausted, so k results come
+ * back whenever k live labels match. */
+int hnsw_search(hnsw_index *ix, const float *q, uint32_t k, uint32_t ef, hnsw_filter_fn filter,
+                void *filter_ctx, uint32_t *labels, float *dists, uint32_t *n_found);
+
+/* Number of live (not removed) labels. */
+size_t hnsw_count(const hnsw_index *ix);
+/* Bytes of memory held by the index (nodes, links, maps, scratch). */
+size_t hnsw_memory_bytes(const hnsw_index *ix);
+/* Graph nodes including tombstones. */
+size_t hnsw_node_count(const hnsw_index *ix);
+/* True when tombstones exceed 30% of the nodes (and there are at least 1000
+ * nodes): rebuild from the live vectors to recover speed and memory. */
+bool hnsw_needs_rebuild(const hnsw_index *ix);
+/* The stored vector of a live label (NULL when absent); valid until the label
+ * is removed or replaced. */
+const float *hnsw_vector(const hnsw_index *ix, uint32_t label);
+
+uint32_t hnsw_dim(const hnsw_index *ix);
+
+/* Serialises the whole index (versioned, checksummed) by appending to out.
+ * Not concurrent with insert/remove. */
+int hnsw_save(const hnsw_index *ix, vx_buf *out);
+/* Builds an index from bytes written by hnsw_save. Every field and every
+ * neighbour id is validated: malformed input gives VX_ERR_CORRUPT (never a
+ * crash), an unknown version VX_ERR_CORRUPT too. */
+int hnsw_load(hnsw_index **out, const void *data, size_t len);
+
+#endif
