@@ -9,6 +9,8 @@
  * (dist_dot_many + top-10), build time, memory per vector, save/load time.
  *
  * usage: vectron-bench-index DATASET_DIR [builds=1] [max_seconds=5]
+ *        vectron-bench-index --filter-sweep DATASET_DIR [n] [queries=200]
+ *        (filtered collection searches: exact scan vs graph, see filter_sweep)
  * DATASET_DIR holds meta.json, base.f32, query.f32, gt_ids.i32.
  * VX_BENCH_INDEX=FILE (development aid): load the index from FILE when it
  * exists instead of building (build time is then not measured), else build
@@ -19,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coll_index.h"
+#include "collection.h"
 #include "distance.h"
 #include "hnsw.h"
 #include "vx_buf.h"
@@ -185,8 +189,172 @@ static void exact_topk(const float *base, size_t n, size_t d, const float *q, fl
     }
 }
 
+/* ---- --filter-sweep: the exact/graph switch of filtered collection searches ---- */
+
+static vx_value *obj1(vx_arena *a, const char *key, vx_value v)
+{
+    vx_value *o = vx_arena_alloc(a, sizeof *o);
+    vx_member *m = vx_arena_alloc(a, sizeof *m);
+    m->key = key;
+    m->key_len = (uint32_t)strlen(key);
+    m->value = v;
+    o->type = VX_VAL_OBJECT;
+    o->u.obj.items = m;
+    o->u.obj.n = 1;
+    return o;
+}
+
+static vx_value ival(int64_t i)
+{
+    vx_value v = {.type = VX_VAL_INT};
+    v.u.i = i;
+    return v;
+}
+
+/* Mean milliseconds per query of nq searches with filter {"r": {"$lt": lt}},
+ * the ids of each query's hits into ids[nq*K] (strings in a). */
+static double sweep_run(const collection *c, const float *q, size_t nq, size_t d, int lt,
+                        vx_arena *a, const char **ids, int *graph)
+{
+    vx_arena tmp;
+    vx_arena_init(&tmp, 1 << 16);
+    double t0 = now();
+    *graph = 0;
+    for (size_t i = 0; i < nq; i++) {
+        vx_arena_reset(&tmp);
+        vx_search_req req = {.vector = q + i * d, .dim = (uint32_t)d, .k = K, .ef = 64};
+        req.filter = lt > 0 ? obj1(&tmp, "r", *obj1(&tmp, "$lt", ival(lt))) : NULL;
+        vx_search_rep rep;
+        char err[256];
+        if (coll_search(c, &req, &tmp, &rep, err, sizeof err)) {
+            fprintf(stderr, "search: %s\n", err);
+            exit(1);
+        }
+        *graph += rep.used_index;
+        for (uint32_t h = 0; h < K; h++)
+            ids[i * K + h] = h < rep.n_hits ? vx_arena_strdup(a, rep.hits[h].id) : "";
+    }
+    double ms = (now() - t0) * 1e3 / (double)nq;
+    vx_arena_fini(&tmp);
+    return ms;
+}
+
+/* usage: --filter-sweep DATASET_DIR [n] [queries=200]: loads the first n
+ * points into a cosine hnsw collection (batches of 1000, metadata
+ * {"r": i % 1000}), then for filters matching 0.1 %..50 % times the exact
+ * scan and the filtered graph search (ef=64) and the graph's recall against
+ * the exact answer. */
+static int filter_sweep(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: vectron-bench-index --filter-sweep DATASET_DIR [n] [queries]\n");
+        return 2;
+    }
+    const char *dir = argv[1];
+    char mpath[4096], meta[8192];
+    snprintf(mpath, sizeof mpath, "%s/meta.json", dir);
+    FILE *mf = fopen(mpath, "rb");
+    if (!mf)
+        return fprintf(stderr, "no meta.json in %s\n", dir), 1;
+    size_t ml = fread(meta, 1, sizeof meta - 1, mf);
+    fclose(mf);
+    meta[ml] = 0;
+    size_t n = (size_t)meta_int(meta, "n"), nq = (size_t)meta_int(meta, "q");
+    size_t d = (size_t)meta_int(meta, "d");
+    if (argc > 2 && (size_t)atol(argv[2]) > 0 && (size_t)atol(argv[2]) < n)
+        n = (size_t)atol(argv[2]);
+    size_t use_q = argc > 3 ? (size_t)atol(argv[3]) : 200;
+    if (use_q < 1 || use_q > nq)
+        use_q = nq;
+    float *base = read_file(dir, "base.f32", n * d * sizeof(float));
+    float *query = read_file(dir, "query.f32", use_q * d * sizeof(float));
+    vx_coll_config cfg = {.name = "sweep", .dimension = (uint32_t)d, .metric = VX_METRIC_COSINE};
+    cfg.index.type = VX_INDEX_HNSW;
+    collection *c;
+    char err[256];
+    if (coll_create(&cfg, &c, err, sizeof err))
+        return fprintf(stderr, "%s\n", err), 1;
+    vx_arena a;
+    vx_arena_init(&a, 1 << 20);
+    double t0 = now();
+    for (size_t b = 0; b < n; b += 1000) {
+        size_t m = n - b < 1000 ? n - b : 1000;
+        vx_arena_reset(&a);
+        vx_point *p = vx_arena_alloc(&a, m * sizeof *p);
+        for (size_t i = 0; i < m; i++) {
+            p[i].id = vx_arena_sprintf(&a, "p%zu", b + i);
+            p[i].vector = base + (b + i) * d;
+            p[i].dim = (uint32_t)d;
+            p[i].metadata = obj1(&a, "r", ival((int64_t)((b + i) % 1000)));
+        }
+        if (coll_upsert(c, p, (uint32_t)m, err, sizeof err))
+            return fprintf(stderr, "upsert: %s\n", err), 1;
+    }
+    double load_s = now() - t0;
+    printf("loaded %zu points (d=%zu) through coll_upsert in %.1f s: %.0f points/s\n", n, d, load_s,
+           (double)n / load_s);
+    vx_arena_reset(&a);
+    const char **ex = vx_arena_alloc(&a, use_q * K * sizeof *ex);
+    const char **gr = vx_arena_alloc(&a, use_q * K * sizeof *gr);
+    static const int LTS[] = {0, 1, 2, 5, 10, 20, 50, 100, 200, 500};
+    printf("| filter matches | fraction | exact ms/query | graph ms/query | graph recall@10 |\n");
+    printf("|---:|---:|---:|---:|---:|\n");
+    for (size_t f = 0; f < sizeof LTS / sizeof *LTS; f++) {
+        int lt = LTS[f], g;
+        coll_index_set_exact_matches(UINT32_MAX); /* filtered → exact */
+        double ms_e;
+        if (lt == 0) { /* unfiltered exact: the exact flag */
+            vx_arena tmp;
+            vx_arena_init(&tmp, 1 << 16);
+            double s0 = now();
+            for (size_t i = 0; i < use_q; i++) {
+                vx_arena_reset(&tmp);
+                vx_search_req req = {.vector = query + i * d, .dim = (uint32_t)d, .k = K,
+                                     .exact = true};
+                vx_search_rep rep;
+                coll_search(c, &req, &tmp, &rep, err, sizeof err);
+                for (uint32_t h = 0; h < K; h++)
+                    ex[i * K + h] = h < rep.n_hits ? vx_arena_strdup(&a, rep.hits[h].id) : "";
+            }
+            ms_e = (now() - s0) * 1e3 / (double)use_q;
+            vx_arena_fini(&tmp);
+        } else {
+            ms_e = sweep_run(c, query, use_q, d, lt, &a, ex, &g);
+        }
+        coll_index_set_exact_matches(0); /* → graph */
+        double ms_g = sweep_run(c, query, use_q, d, lt, &a, gr, &g);
+        size_t hit = 0, tot = 0;
+        for (size_t i = 0; i < use_q; i++)
+            for (int x = 0; x < K; x++) {
+                if (!*ex[i * K + x])
+                    continue;
+                tot++;
+                for (int y = 0; y < K; y++)
+                    hit += !strcmp(ex[i * K + x], gr[i * K + y]);
+            }
+        size_t matches = lt ? n * (size_t)lt / 1000 : n;
+        printf("| %zu | %.1f %% | %.3f | %.3f | %.3f |\n", matches,
+               100.0 * (double)matches / (double)n, ms_e, ms_g,
+               tot ? (double)hit / (double)tot : 0.0);
+        fflush(stdout);
+        if (g != (int)use_q)
+            fprintf(stderr, "warning: the graph answered %d of %zu\n", g, use_q);
+    }
+    coll_index_stats st;
+    coll_index_get_stats(coll_ann(c), &st);
+    printf("index: %llu nodes, %.0f bytes per vector (graph incl. its vector copy)\n",
+           (unsigned long long)st.nodes, (double)st.memory_bytes / (double)n);
+    coll_destroy(c);
+    vx_arena_fini(&a);
+    free(base);
+    free(query);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--filter-sweep"))
+        return filter_sweep(argc - 1, argv + 1);
     if (argc < 2) {
         fprintf(stderr, "usage: %s DATASET_DIR [builds=1] [max_seconds=5]\n", argv[0]);
         return 2;

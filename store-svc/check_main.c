@@ -8,7 +8,8 @@
  * footer) and every WAL segment (header, every record CRC, LSN order, no
  * gap after the newest valid snapshot) and prints one line per file plus a
  * summary naming the first problem with its file and offset. Exit status:
- * 0 when everything is valid, 1 when anything is not, 2 on usage errors.
+ * 0 when everything is valid, 1 when anything is not, 2 on usage errors or
+ * when the directory is in use (it takes the data-directory lock, LOCK).
  *
  * It changes nothing unless --repair: then a torn WAL tail is truncated to
  * the last complete record. Damage in the middle of the log is only cut
@@ -125,7 +126,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: vectron-check DATA_DIR [--repair] [--accept-loss] [-v]\n"
             "  Verifies every snapshot and WAL segment of a vectron-store data directory\n"
-            "  (stop the store first). Exit 0: all valid; 1: problems found; 2: usage.\n"
+            "  (stop the store first: a directory in use is refused). Exit 0: all valid;\n"
+            "  1: problems found; 2: usage error, or the directory is in use.\n"
             "  --repair       truncate a torn WAL tail to the last complete record\n"
             "  --accept-loss  with --repair: also cut the log at damage in its middle,\n"
             "                 dropping every later record (moved aside as *.lost)\n"
@@ -161,14 +163,29 @@ int main(int argc, char **argv)
     }
     vx_log_init("vectron-check", verbose ? VX_LOG_DEBUG : (repair ? VX_LOG_WARN : VX_LOG_OFF));
 
-    check_state st = {0};
-    printf("data directory: %s\n", dir);
-    uint64_t snap_lsn_newest = 0;
-    int rc = check_snapshots(dir, &st, &snap_lsn_newest);
+    /* The data-directory lock: a running store holds it (and would make its
+     * own half-written tail look torn); held until exit. */
+    fsu_dir_lock *lock = NULL;
+    long holder = 0;
+    int rc = fsu_dir_lock_acquire(dir, &lock, &holder);
     if (rc == VX_ERR_NOT_FOUND) {
         fprintf(stderr, "vectron-check: %s: no such directory\n", dir);
         return 1;
     }
+    if (rc == VX_ERR_CONFLICT) {
+        fprintf(stderr, "vectron-check: %s is in use (pid %ld holds %s/%s): stop the store first\n",
+                dir, holder, dir, FSU_LOCK_NAME);
+        return 2;
+    }
+    if (rc != VX_OK) {
+        fprintf(stderr, "vectron-check: %s/%s: cannot lock: %s\n", dir, FSU_LOCK_NAME, vx_strerror(rc));
+        return 1;
+    }
+
+    check_state st = {0};
+    printf("data directory: %s\n", dir);
+    uint64_t snap_lsn_newest = 0;
+    rc = check_snapshots(dir, &st, &snap_lsn_newest);
     if (rc != VX_OK) {
         fprintf(stderr, "vectron-check: %s: cannot list: %s\n", dir, vx_strerror(rc));
         return 1;

@@ -17,13 +17,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "distance.h"
 #include "filter.h"
 #include "flat.h"
+#include "coll_index.h"
 #include "idmap.h"
 #include "vx_clock.h"
 #include "vx_err.h"
+#include "vx_log.h"
 
 struct collection {
     vx_coll_config cfg; /* name/model owned */
@@ -38,11 +43,17 @@ struct collection {
     uint64_t count;
     size_t meta_bytes;
     idmap *ids;
-    /* Approximate index (HNSW), owned; NULL = flat only. Helper "search"
-     * plugs in here: create it in coll_create when cfg.index.type is HNSW,
-     * call hnsw_insert from coll_apply_point, hnsw_remove from coll_kill_slot
-     * and hnsw_search from coll_search, and free it in coll_destroy. */
-    void *ann;
+    /* After a restore, the slabs may be private (copy-on-write) mappings of
+     * the snapshot file, followed by zero-fill address space, instead of
+     * malloc'd memory: map_base/map_len per slab ([0] search, [1] raw; len
+     * 0 = not mapped), room for map_rows rows (>= cap). They are copied into
+     * malloc'd memory only when cap must exceed map_rows (coll_unmap_slabs),
+     * and unmapped by coll_destroy. */
+    void *map_base[2];
+    size_t map_len[2];
+    uint32_t map_rows;
+    /* Approximate index (coll_index.c: HNSW), owned; NULL = flat only. */
+    coll_index *ann;
 };
 
 #define COLL_MIN_CAP 64u
@@ -129,7 +140,8 @@ int coll_create(const vx_coll_config *cfg_in, collection **out, char *err, size_
     c->cfg.model = cfg.model ? strdup(cfg.model) : NULL;
     c->dim = cfg.dimension;
     c->ids = idmap_create();
-    if (!c->cfg.name || (cfg.model && !c->cfg.model)) {
+    if (!c->cfg.name || (cfg.model && !c->cfg.model) ||
+        coll_index_create(&c->ann, &c->cfg) != VX_OK) {
         coll_destroy(c);
         return fail(err, err_len, VX_ERR_NOMEM, "out of memory");
     }
@@ -141,13 +153,20 @@ void coll_destroy(collection *c)
 {
     if (!c)
         return;
+    coll_index_destroy(c->ann);
     for (uint32_t s = 0; s < c->n_slots; s++)
         free(c->meta[s]);
     free(c->meta);
     free(c->meta_len);
     free(c->dead);
-    free(c->search);
-    free(c->raw);
+    if (c->map_len[0])
+        munmap(c->map_base[0], c->map_len[0]);
+    else
+        free(c->search);
+    if (c->map_len[1])
+        munmap(c->map_base[1], c->map_len[1]);
+    else
+        free(c->raw);
     idmap_destroy(c->ids);
     free((char *)c->cfg.name);
     free((char *)c->cfg.model);
@@ -167,7 +186,7 @@ void coll_info(const collection *c, vx_arena *a, vx_coll_info *out)
     size_t row = (size_t)c->dim * sizeof(float);
     uint64_t mem = sizeof *c + (uint64_t)c->cap * row * (c->raw ? 2 : 1);
     mem += (uint64_t)c->cap * (sizeof *c->meta + sizeof *c->meta_len) + (c->cap / 64) * 8;
-    mem += c->meta_bytes + idmap_memory_bytes(c->ids);
+    mem += c->meta_bytes + idmap_memory_bytes(c->ids) + coll_index_memory_bytes(c->ann);
     out->memory_bytes = mem;
 }
 
@@ -275,6 +294,8 @@ int coll_upsert_check(const collection *c, const vx_point *pts, uint32_t n, char
 
 /* ---- storage ---- */
 
+static int coll_unmap_slabs(collection *c);
+
 static int coll_reserve(collection *c, uint64_t need)
 {
     if (need > UINT32_MAX - 1u)
@@ -287,18 +308,27 @@ static int coll_reserve(collection *c, uint64_t need)
     if (cap > UINT32_MAX - 63u)
         cap = (UINT32_MAX - 63u) & ~63ull;
     size_t row = (size_t)c->dim * sizeof(float);
+    /* Mapped slabs (after a restore) have room for map_rows rows; past that
+     * they are copied into malloc'd memory once. */
+    if (c->map_rows && cap > c->map_rows) {
+        int rc = coll_unmap_slabs(c);
+        if (rc)
+            return rc;
+    }
     /* Each realloc leaves the old block valid on failure; fields are only
      * updated after every allocation succeeded (cap stays the old value, so a
      * partially grown set of arrays is merely larger than needed). */
-    float *search = realloc(c->search, cap * row);
-    if (!search)
-        return VX_ERR_NOMEM;
-    c->search = search;
-    if (c->cfg.metric == VX_METRIC_COSINE) {
-        float *raw = realloc(c->raw, cap * row);
-        if (!raw)
+    if (!c->map_rows) {
+        float *search = realloc(c->search, cap * row);
+        if (!search)
             return VX_ERR_NOMEM;
-        c->raw = raw;
+        c->search = search;
+        if (c->cfg.metric == VX_METRIC_COSINE) {
+            float *raw = realloc(c->raw, cap * row);
+            if (!raw)
+                return VX_ERR_NOMEM;
+            c->raw = raw;
+        }
     }
     unsigned char **meta = realloc(c->meta, cap * sizeof *meta);
     if (!meta)
@@ -354,7 +384,7 @@ static void coll_apply_point(collection *c, const vx_point *p, unsigned char *bl
     c->meta[slot] = blob;
     c->meta_len[slot] = blen;
     c->meta_bytes += blen;
-    /* ANN hook: hnsw_insert(c->ann, slot, row) (an update re-links the node). */
+    coll_index_note(c->ann, slot); /* linked by coll_index_flush */
 }
 
 int coll_upsert(collection *c, const vx_point *pts, uint32_t n, char *err, size_t err_len)
@@ -385,6 +415,8 @@ int coll_upsert(collection *c, const vx_point *pts, uint32_t n, char *err, size_
     rc = coll_reserve(c, (uint64_t)c->n_slots + n);
     if (rc == VX_OK)
         rc = idmap_reserve(c->ids, n, c->n_slots + n);
+    if (rc == VX_OK)
+        rc = coll_index_reserve(c->ann, n);
     for (uint32_t i = 0; i < n && rc == VX_OK; i++) {
         size_t len = off[i + 1] - off[i];
         if (len && !(blobs[i] = malloc(len)))
@@ -401,6 +433,7 @@ int coll_upsert(collection *c, const vx_point *pts, uint32_t n, char *err, size_
     /* 3. apply in order: a later duplicate overwrites an earlier one */
     for (uint32_t i = 0; i < n; i++)
         coll_apply_point(c, &pts[i], blobs[i], (uint32_t)(off[i + 1] - off[i]));
+    coll_index_flush(c->ann, c); /* link the batch into the graph (2 threads) */
 out:
     free(blobs);
     free(off);
@@ -457,7 +490,7 @@ static void coll_kill_slot(collection *c, uint32_t slot)
     c->meta[slot] = NULL;
     c->meta_len[slot] = 0;
     c->count--;
-    /* ANN hook: hnsw_remove(c->ann, slot). */
+    coll_index_remove(c->ann, c, slot);
 }
 
 uint32_t coll_delete_ids(collection *c, const char *const *ids, uint32_t n)
@@ -470,6 +503,7 @@ uint32_t coll_delete_ids(collection *c, const char *const *ids, uint32_t n)
             deleted++;
         }
     }
+    coll_index_flush(c->ann, c); /* rebuilds the graph if tombstones call for it */
     return deleted;
 }
 
@@ -492,6 +526,7 @@ int coll_delete_filter(collection *c, const vx_value *filter, vx_arena *a, uint3
         coll_kill_slot(c, s);
         (*n_deleted)++;
     }
+    coll_index_flush(c->ann, c);
     return VX_OK;
 }
 
@@ -614,9 +649,8 @@ int coll_search_exact(const collection *c, const vx_search_req *req, vx_arena *a
 int coll_search(const collection *c, const vx_search_req *req, vx_arena *a, vx_search_rep *out,
                 char *err, size_t err_len)
 {
-    /* ANN hook: when c->ann && !req->exact, validate the request as above
-     * and answer with hnsw_search(c->ann, ..., req->ef ? req->ef : default,
-     * filter), setting used_index = true. Until then: the exact scan. */
+    if (c->ann) /* picks the graph or the exact scan (coll_index.h) */
+        return coll_index_search(c->ann, c, req, a, out, err, err_len);
     return coll_search_exact(c, req, a, out, err, err_len);
 }
 
@@ -653,3 +687,192 @@ const unsigned char *coll_slot_meta(const collection *c, uint32_t slot, uint32_t
     *len = c->meta_len[slot];
     return c->meta[slot];
 }
+
+/* ---- restore (coll_snapshot.c) ---- */
+
+/* Asks for transparent huge pages on a slab about to be filled at once: a
+ * 1.5 GB slab then faults in 2 MB at a time instead of 4 KB (restart time is
+ * dominated by page faults otherwise). Advisory; failures are ignored. */
+static void advise_huge(void *p, size_t len)
+{
+#ifdef MADV_HUGEPAGE
+    uintptr_t start = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+    uintptr_t end = ((uintptr_t)p + len) & ~(uintptr_t)4095;
+    if (end > start)
+        (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)len;
+#endif
+}
+
+/* Replaces mapped slabs by malloc'd copies of cap rows. */
+static int coll_unmap_slabs(collection *c)
+{
+    size_t row = (size_t)c->dim * sizeof(float);
+    for (int i = 0; i < 2; i++) {
+        if (!c->map_len[i])
+            continue;
+        float **slab = i == 0 ? &c->search : &c->raw;
+        float *copy = malloc((size_t)c->cap * row);
+        if (!copy)
+            return VX_ERR_NOMEM;
+        memcpy(copy, *slab, (size_t)c->n_slots * row);
+        munmap(c->map_base[i], c->map_len[i]);
+        c->map_len[i] = 0;
+        c->map_base[i] = NULL;
+        *slab = copy;
+    }
+    c->map_rows = 0;
+    return VX_OK;
+}
+
+/* Reserves `reserve` bytes of address space (anonymous, not committed
+ * until touched) and maps len bytes of fd at payload offset off over its
+ * start, copy-on-write: rows past the file's continue in zero-fill memory
+ * at contiguous addresses, so the slab can grow up to `reserve` in place. */
+static float *map_rows(int fd, uint64_t off, size_t len, size_t reserve, void **base,
+                       size_t *base_len)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    uint64_t start = off & ~(uint64_t)(pg - 1);
+    size_t delta = (size_t)(off - start);
+    size_t total = delta + reserve;
+    void *r = mmap(NULL, total, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (r == MAP_FAILED)
+        return NULL;
+    void *m = mmap(r, delta + len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
+                   (off_t)start);
+    if (m == MAP_FAILED) {
+        munmap(r, total);
+        return NULL;
+    }
+    (void)madvise(m, delta + len, MADV_WILLNEED); /* start reading ahead */
+    *base = r;
+    *base_len = total;
+    return (float *)((char *)r + delta);
+}
+
+int coll_restore_vectors_file(collection *c, const char *path, uint64_t raw_off,
+                              uint64_t search_off)
+{
+    size_t len = (size_t)c->n_slots * c->dim * sizeof(float);
+    bool cosine = c->cfg.metric == VX_METRIC_COSINE;
+    if (!len || (cosine && !search_off) || c->map_rows)
+        return VX_ERR_INVALID;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return VX_ERR_IO;
+    /* Room to grow in place: 4× the current capacity (address space only). */
+    uint64_t rows = (uint64_t)c->cap * 4;
+    if (rows > UINT32_MAX - 63u)
+        rows = (UINT32_MAX - 63u) & ~63ull;
+    size_t reserve = (size_t)rows * c->dim * sizeof(float);
+    void *b0 = NULL, *b1 = NULL;
+    size_t l0 = 0, l1 = 0;
+    float *search = map_rows(fd, cosine ? search_off : raw_off, len, reserve, &b0, &l0);
+    float *raw = search && cosine ? map_rows(fd, raw_off, len, reserve, &b1, &l1) : NULL;
+    close(fd);
+    if (!search || (cosine && !raw)) {
+        if (search)
+            munmap(b0, l0);
+        return VX_ERR_IO;
+    }
+    free(c->search);
+    c->search = search;
+    c->map_base[0] = b0;
+    c->map_len[0] = l0;
+    if (cosine) {
+        free(c->raw);
+        c->raw = raw;
+        c->map_base[1] = b1;
+        c->map_len[1] = l1;
+    }
+    c->map_rows = (uint32_t)rows;
+    return VX_OK;
+}
+
+int coll_restore_begin(collection *c, uint32_t n_slots)
+{
+    if (c->n_slots)
+        return VX_ERR_INVALID;
+    int rc = coll_reserve(c, n_slots);
+    if (rc == VX_OK)
+        rc = idmap_reserve(c->ids, n_slots, n_slots);
+    if (rc)
+        return rc;
+    size_t bytes = (size_t)c->cap * c->dim * sizeof(float);
+    advise_huge(c->search, bytes);
+    if (c->raw)
+        advise_huge(c->raw, bytes);
+    /* every slot dead until restored; bits past n_slots stay clear (a new
+     * slot appended by an upsert must start live) */
+    for (uint32_t s = 0; s < n_slots; s++)
+        c->dead[s >> 6] |= 1ull << (s & 63);
+    c->n_slots = n_slots;
+    return VX_OK;
+}
+
+void coll_restore_vectors(collection *c, const float *raw, const float *search)
+{
+    size_t n = (size_t)c->n_slots * c->dim;
+    if (!n)
+        return;
+    if (c->cfg.metric != VX_METRIC_COSINE) {
+        memcpy(c->search, raw, n * sizeof(float));
+        return;
+    }
+    if (search) {
+        memcpy(c->raw, raw, n * sizeof(float));
+        memcpy(c->search, search, n * sizeof(float));
+        return;
+    }
+    for (uint32_t s = 0; s < c->n_slots; s++)
+        coll_write_vector(c, s, raw + (size_t)s * c->dim);
+}
+
+int coll_restore_slot(collection *c, uint32_t slot, const char *id, size_t idlen,
+                      const unsigned char *meta, uint32_t meta_len)
+{
+    if (slot >= c->n_slots)
+        return VX_ERR_INVALID;
+    if (!flat_is_dead(c->dead, slot))
+        return VX_ERR_CONFLICT;
+    unsigned char *blob = NULL;
+    if (meta && meta_len) {
+        if (!(blob = malloc(meta_len)))
+            return VX_ERR_NOMEM;
+        memcpy(blob, meta, meta_len);
+    }
+    int rc = idmap_put(c->ids, id, idlen, slot);
+    if (rc) {
+        free(blob);
+        return rc;
+    }
+    c->dead[slot >> 6] &= ~(1ull << (slot & 63));
+    c->meta[slot] = blob;
+    c->meta_len[slot] = blob ? meta_len : 0;
+    c->meta_bytes += c->meta_len[slot];
+    c->count++;
+    return VX_OK;
+}
+
+int coll_restore_end(collection *c, const void *ann, size_t ann_len)
+{
+    /* ANN hook (restore): when coll_create made an index (c->ann, a
+     * coll_index), it adopts the saved graph when that loads and matches the
+     * live slots, else rebuilds it from the live search rows. */
+    if (!c->ann)
+        return VX_OK;
+    return coll_index_restore(c->ann, c, ann, ann_len);
+}
+
+int coll_ann_save(const collection *c, vx_buf *out)
+{
+    if (!c->ann)
+        return VX_ERR_NOT_FOUND;
+    return coll_index_save(c->ann, out);
+}
+
+const coll_index *coll_ann(const collection *c) { return c->ann; }

@@ -14,10 +14,9 @@
  * (never reused, so list cursors stay stable). Tombstoned rows keep their
  * slab space until the collection is rebuilt (snapshot load).
  *
- * Index seam: `ann` (see collection.c) is the per-collection approximate
- * index handle; coll_search uses it when present and the request does not
- * ask for an exact scan, and falls back to flat_search otherwise. Today it
- * is always NULL (flat only).
+ * Index: an hnsw collection owns a coll_index (coll_index.h) kept in step
+ * by upserts and deletes; coll_search lets it choose between the graph and
+ * the exact scan (flat.c). A flat collection has none.
  *
  * Thread-safety: none inside. The store's per-collection rwlock makes
  * readers (get, list, search, info) concurrent and writers exclusive; the
@@ -96,5 +95,40 @@ const char *coll_slot_id(const collection *c, uint32_t slot);      /* NULL if de
 const float *coll_slot_vector(const collection *c, uint32_t slot); /* as the user sent it */
 const float *coll_slot_search_vector(const collection *c, uint32_t slot); /* as searched */
 const unsigned char *coll_slot_meta(const collection *c, uint32_t slot, uint32_t *len);
+/* Rows are contiguous: coll_slot_vector(c, s) == coll_slot_vector(c, 0) + s * dim
+ * (same for the search rows), so a slab of n_slots rows can be written at once. */
+
+/* ---- Restore from a snapshot (coll_snapshot.c): on a fresh collection from
+ * coll_create, call begin, vectors, then slot for every live slot, then end.
+ * Nothing else may touch the collection in between. ---- */
+/* Sizes the collection to n_slots slots, all dead until coll_restore_slot. */
+int coll_restore_begin(collection *c, uint32_t n_slots);
+/* Copies n_slots rows of user vectors (one memcpy) and, for cosine, the
+ * search rows: copied from search when non-NULL, else recomputed exactly as
+ * an upsert computes them (bit-identical). */
+void coll_restore_vectors(collection *c, const float *raw, const float *search);
+/* Instead of coll_restore_vectors: uses the rows in place from the file at
+ * path (payload offsets of the raw and, for cosine, the search slab; the
+ * file must have been verified), as private copy-on-write mappings with
+ * room to grow in place to 4× the capacity: no copy and no parsing at
+ * start-up. Past that room the slabs are copied into memory once.
+ * VX_ERR_IO / VX_ERR_INVALID: use coll_restore_vectors instead. */
+int coll_restore_vectors_file(collection *c, const char *path, uint64_t raw_off,
+                              uint64_t search_off);
+/* Makes slot live with id (idlen bytes) and a copy of the packed metadata
+ * (meta NULL / len 0: none). VX_ERR_CONFLICT for a duplicate id or a slot
+ * already live, VX_ERR_INVALID for a slot out of range, VX_ERR_NOMEM. */
+int coll_restore_slot(collection *c, uint32_t slot, const char *id, size_t idlen,
+                      const unsigned char *meta, uint32_t meta_len);
+/* Finishes: the ANN index (when the collection has one) is loaded from
+ * ann/ann_len (bytes of coll_ann_save) or, when absent or unusable, rebuilt
+ * from the live rows. */
+int coll_restore_end(collection *c, const void *ann, size_t ann_len);
+/* Appends the ANN index's serialised form to out; VX_ERR_NOT_FOUND when the
+ * collection has no ANN index. Read lock suffices. */
+int coll_ann_save(const collection *c, vx_buf *out);
+/* The collection's index (NULL for flat), for stats and tests. */
+typedef struct coll_index coll_index;
+const coll_index *coll_ann(const collection *c);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * fsutil.c — see fsutil.h. Thin, careful wrappers over POSIX file calls.
- * Nothing here keeps state; every function is safe to call from any thread.
+ * The only state is the list of data-directory locks this process holds
+ * (guarded by fsu_locks_mu); every function is safe to call from any thread.
  */
 #include "fsutil.h"
 
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -302,4 +305,109 @@ int fsu_parse_lsn_name(const char *name, const char *prefix, const char *suffix,
     }
     *lsn = v;
     return 0;
+}
+
+/* ---- data-directory lock ------------------------------------------------- */
+
+struct fsu_dir_lock {
+    dev_t dev;
+    ino_t ino;
+    pid_t pid; /* the holder: a forked child inherits the list, not the lock */
+    int fd;
+    unsigned refs;
+    struct fsu_dir_lock *next;
+};
+
+static pthread_mutex_t fsu_locks_mu = PTHREAD_MUTEX_INITIALIZER;
+static fsu_dir_lock *fsu_locks; /* held by this process */
+
+static long fsu_lock_holder(int fd)
+{
+    char buf[32] = "";
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    return strtol(buf, NULL, 10);
+}
+
+int fsu_dir_lock_acquire(const char *dir, fsu_dir_lock **out, long *holder_pid)
+{
+    *out = NULL;
+    if (holder_pid)
+        *holder_pid = 0;
+    char path[PATH_MAX];
+    int rc = fsu_path(path, sizeof path, dir, FSU_LOCK_NAME);
+    if (rc != VX_OK)
+        return rc;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return errno == ENOENT ? VX_ERR_NOT_FOUND : VX_ERR_IO;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return VX_ERR_IO;
+    }
+    pthread_mutex_lock(&fsu_locks_mu);
+    for (fsu_dir_lock *l = fsu_locks; l; l = l->next) {
+        if (l->dev == st.st_dev && l->ino == st.st_ino && l->pid == getpid()) {
+            l->refs++;
+            pthread_mutex_unlock(&fsu_locks_mu);
+            close(fd);
+            *out = l;
+            return VX_OK;
+        }
+    }
+    int r;
+    while ((r = flock(fd, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR)
+        ;
+    if (r != 0) {
+        int e = errno;
+        pthread_mutex_unlock(&fsu_locks_mu);
+        if (holder_pid && e == EWOULDBLOCK)
+            *holder_pid = fsu_lock_holder(fd);
+        close(fd);
+        errno = e;
+        return e == EWOULDBLOCK ? VX_ERR_CONFLICT : VX_ERR_IO;
+    }
+    fsu_dir_lock *l = calloc(1, sizeof *l);
+    if (!l) {
+        pthread_mutex_unlock(&fsu_locks_mu);
+        close(fd); /* releases the flock */
+        return VX_ERR_NOMEM;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) == 0)
+        (void)fsu_pwrite_all(fd, pid, (size_t)n, 0); /* informational only */
+    l->dev = st.st_dev;
+    l->ino = st.st_ino;
+    l->pid = getpid();
+    l->fd = fd;
+    l->refs = 1;
+    l->next = fsu_locks;
+    fsu_locks = l;
+    pthread_mutex_unlock(&fsu_locks_mu);
+    *out = l;
+    return VX_OK;
+}
+
+void fsu_dir_lock_release(fsu_dir_lock *l)
+{
+    if (!l)
+        return;
+    pthread_mutex_lock(&fsu_locks_mu);
+    if (--l->refs > 0) {
+        pthread_mutex_unlock(&fsu_locks_mu);
+        return;
+    }
+    for (fsu_dir_lock **pp = &fsu_locks; *pp; pp = &(*pp)->next) {
+        if (*pp == l) {
+            *pp = l->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&fsu_locks_mu);
+    close(l->fd); /* drops the flock */
+    free(l);
 }

@@ -13,7 +13,8 @@
  *    file in their own message. errno is left as the failing call set it.
  *
  * Ownership: fsu_read_file fills a caller-owned vx_buf; fsu_list_dir returns
- * a malloc'd array of malloc'd names released with fsu_list_free.
+ * a malloc'd array of malloc'd names released with fsu_list_free; a
+ * fsu_dir_lock is released with fsu_dir_unlock.
  */
 #ifndef VX_FSUTIL_H
 #define VX_FSUTIL_H
@@ -60,5 +61,21 @@ int fsu_path(char *out, size_t out_len, const char *dir, const char *name);
 /* Parses "<prefix><16 lowercase hex><suffix>" into *lsn; 0 when the name has
  * exactly that shape, -1 otherwise. */
 int fsu_parse_lsn_name(const char *name, const char *prefix, const char *suffix, uint64_t *lsn);
+
+/* ---- the data-directory lock --------------------------------------------
+ * One process at a time may write a data directory: an exclusive flock(2)
+ * on DIR/LOCK (created if missing, never removed; holds the holder's pid as
+ * text for messages). The kernel drops it when the process dies, kill -9
+ * included. Within one process the lock is counted: locking a directory the
+ * process already holds succeeds and needs its own unlock (so the WAL, the
+ * replay repair and the store can each take it). Thread-safe. */
+#define FSU_LOCK_NAME "LOCK"
+typedef struct fsu_dir_lock fsu_dir_lock;
+/* VX_ERR_CONFLICT when another process holds it (*holder_pid = its pid, or 0
+ * when unknown; holder_pid may be NULL); VX_ERR_IO / VX_ERR_NOT_FOUND when the
+ * lock file cannot be opened. */
+int fsu_dir_lock_acquire(const char *dir, fsu_dir_lock **out, long *holder_pid);
+/* NULL ok. */
+void fsu_dir_lock_release(fsu_dir_lock *l);
 
 #endif

@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include "collection.h"
+#include "events.h"
+#include "filter.h"
+#include "persistence.h"
 #include "vx_clock.h"
 #include "vx_err.h"
 #include "vx_log.h"
@@ -21,6 +24,8 @@
 
 struct store_handlers {
     store *st;
+    pers *p;    /* NULL: memory only */
+    events *ev; /* NULL: no PUB socket */
     pthread_key_t arena_key;
 };
 
@@ -65,12 +70,47 @@ static int hd_acquire(hd_ctx *c, const char *name, bool write, store_ref **r)
     return VX_OK;
 }
 
-static void write_rep(hd_ctx *c, uint32_t n, uint64_t count)
+static void write_rep(hd_ctx *c, uint32_t n, uint64_t count, uint64_t lsn)
 {
     c->rep->body.write.n = n;
     c->rep->body.write.count = count;
-    c->rep->body.write.lsn = 0;          /* no WAL yet */
-    c->rep->body.write.durability = "none";
+    c->rep->body.write.lsn = lsn;
+    c->rep->body.write.durability = c->h->p ? pers_durability(c->h->p) : "none";
+}
+
+/* Logs rec (when persistent); called with the ordering lock held. */
+static int hd_log(hd_ctx *c, const vx_request *rec, uint64_t *lsn)
+{
+    *lsn = 0;
+    if (!c->h->p)
+        return VX_OK;
+    int rc = pers_log(c->h->p, rec, lsn);
+    if (rc)
+        return hd_fail(c, rc, "cannot write the log: %s (nothing was changed)", vx_strerror(rc));
+    return VX_OK;
+}
+
+/* Waits for lsn to be durable (after the locks are released). */
+static int hd_durable(hd_ctx *c, uint64_t lsn)
+{
+    if (!c->h->p || !lsn)
+        return VX_OK;
+    int rc = pers_wait(c->h->p, lsn);
+    if (rc)
+        return hd_fail(c, rc,
+                       "the write (LSN %llu) is applied but could not be made durable: %s; the "
+                       "log refuses further writes, restart the store",
+                       (unsigned long long)lsn, vx_strerror(rc));
+    return VX_OK;
+}
+
+static void hd_publish(hd_ctx *c, uint64_t lsn, const char *coll, const char *op, const char **ids,
+                       uint32_t n_ids)
+{
+    if (!c->h->ev || !lsn)
+        return;
+    vx_event ev = {.lsn = lsn, .collection = coll, .op = op, .ids = ids, .n_ids = n_ids};
+    events_publish(c->h->ev, &ev);
 }
 
 /* ---- one handler per message ---- */
@@ -96,9 +136,17 @@ static int hd_health(hd_ctx *c)
 {
     uint64_t colls, pts;
     store_stats(c->h->st, &colls, &pts);
-    vx_value *stats = mk_obj(c->a, 2);
+    vx_value *stats = mk_obj(c->a, 6);
     obj_add_int(stats, "collections", (int64_t)colls);
     obj_add_int(stats, "points", (int64_t)pts);
+    if (c->h->p) {
+        wal_stats ws;
+        wal_get_stats(pers_wal(c->h->p), &ws);
+        obj_add_int(stats, "wal_last_lsn", (int64_t)ws.last_lsn);
+        obj_add_int(stats, "wal_durable_lsn", (int64_t)ws.durable_lsn);
+        obj_add_int(stats, "wal_records", (int64_t)ws.records);
+        obj_add_int(stats, "wal_fsyncs", (int64_t)ws.fsyncs);
+    }
     c->rep->body.health.service = "store";
     c->rep->body.health.version = STORE_SERVICE_VERSION;
     c->rep->body.health.stats = stats;
@@ -107,8 +155,20 @@ static int hd_health(hd_ctx *c)
 
 static int hd_coll_create(hd_ctx *c)
 {
-    return store_create(c->h->st, &c->req->body.coll_create, c->a, &c->rep->body.coll_info, c->err,
-                        sizeof c->err);
+    uint64_t lsn;
+    int rc = store_create_lsn(c->h->st, &c->req->body.coll_create, c->a, &c->rep->body.coll_info,
+                              &lsn, c->err, sizeof c->err);
+    if (rc == VX_OK && c->h->p && !lsn) {
+        /* Already existed: its create record may still be in flight. */
+        wal_stats ws;
+        wal_get_stats(pers_wal(c->h->p), &ws);
+        return hd_durable(c, ws.last_lsn);
+    }
+    if (rc == VX_OK)
+        rc = hd_durable(c, lsn);
+    if (rc == VX_OK)
+        hd_publish(c, lsn, c->rep->body.coll_info.config.name, "coll_create", NULL, 0);
+    return rc;
 }
 
 static int hd_coll_list(hd_ctx *c)
@@ -131,12 +191,16 @@ static int hd_coll_info(hd_ctx *c)
 static int hd_coll_delete(hd_ctx *c)
 {
     const char *name = c->req->body.coll_name.name;
-    int rc = store_drop(c->h->st, name ? name : "");
+    uint64_t lsn;
+    int rc = store_drop_lsn(c->h->st, name ? name : "", &lsn);
     if (rc == VX_ERR_NOT_FOUND)
         return hd_fail(c, rc, "collection '%s' not found", name ? name : "");
     if (rc)
-        return hd_fail(c, rc, "%s", vx_strerror(rc));
-    write_rep(c, 1, 0);
+        return hd_fail(c, rc, "cannot delete collection '%s': %s", name, vx_strerror(rc));
+    if ((rc = hd_durable(c, lsn)))
+        return rc;
+    write_rep(c, 1, 0, lsn);
+    hd_publish(c, lsn, name, "coll_delete", NULL, 0);
     return VX_OK;
 }
 
@@ -144,6 +208,7 @@ static int hd_upsert(hd_ctx *c)
 {
     const vx_upsert_req *u = &c->req->body.upsert;
     store_ref *r = NULL;
+    uint64_t create_lsn = 0, lsn = 0;
     int rc;
     if (u->create_if_missing) {
         if (u->n_points == 0 || !u->points[0].vector)
@@ -156,7 +221,8 @@ static int hd_upsert(hd_ctx *c)
         cfg.metric = VX_METRIC_COSINE;
         cfg.index.type = VX_INDEX_FLAT;
         bool created;
-        rc = store_acquire_or_create(c->h->st, &cfg, &r, &created, c->err, sizeof c->err);
+        rc = store_acquire_or_create_lsn(c->h->st, &cfg, &r, &created, &create_lsn, c->err,
+                                         sizeof c->err);
         if (rc)
             return rc;
         if (created)
@@ -164,6 +230,9 @@ static int hd_upsert(hd_ctx *c)
                     cfg.name, cfg.dimension);
         if (hd_late(c)) {
             store_release(r);
+            if ((rc = hd_durable(c, create_lsn)))
+                return rc;
+            hd_publish(c, create_lsn, u->collection, "coll_create", NULL, 0);
             return hd_fail(c, VX_ERR_TIMEOUT, "deadline of %u ms passed before the request could run",
                            c->req->deadline_ms);
         }
@@ -173,11 +242,40 @@ static int hd_upsert(hd_ctx *c)
             return rc;
     }
     collection *coll = store_ref_coll(r);
-    rc = coll_upsert(coll, u->points, u->n_points, c->err, sizeof c->err);
-    if (rc == VX_OK)
-        write_rep(c, u->n_points, coll_count(coll));
+    uint64_t count = 0;
+    rc = coll_upsert_check(coll, u->points, u->n_points, c->err, sizeof c->err);
+    if (rc == VX_OK) {
+        vx_request rec = {.type = VX_MSG_POINTS_UPSERT};
+        rec.body.upsert = *u;
+        rec.body.upsert.collection = coll_config(coll)->name;
+        rec.body.upsert.create_if_missing = false;
+        rc = hd_log(c, &rec, &lsn);
+    }
+    if (rc == VX_OK) {
+        rc = coll_upsert(coll, u->points, u->n_points, c->err, sizeof c->err);
+        if (rc && lsn)
+            VX_ERROR("upsert LSN %llu into '%s' is logged but failed in memory: %s (a restart "
+                     "applies it)", (unsigned long long)lsn, u->collection, c->err);
+        if (lsn)
+            store_ref_set_applied_lsn(r, lsn);
+        count = coll_count(coll);
+    }
     store_release(r);
-    return rc;
+    /* A create that happened is committed even if the upsert failed. */
+    int drc = hd_durable(c, lsn ? lsn : create_lsn);
+    hd_publish(c, create_lsn, u->collection, "coll_create", NULL, 0);
+    if (rc)
+        return rc;
+    if (drc)
+        return drc;
+    write_rep(c, u->n_points, count, lsn);
+    if (c->h->ev && lsn) {
+        const char **ids = vx_arena_alloc(c->a, (u->n_points ? u->n_points : 1) * sizeof *ids);
+        for (uint32_t i = 0; i < u->n_points; i++)
+            ids[i] = u->points[i].id;
+        hd_publish(c, lsn, u->collection, "upsert", ids, u->n_points);
+    }
+    return VX_OK;
 }
 
 static int hd_get(hd_ctx *c)
@@ -195,6 +293,38 @@ static int hd_get(hd_ctx *c)
     return rc;
 }
 
+/* The ids of the live points matching filter (non-empty), in slot order. */
+static int hd_resolve_filter(hd_ctx *c, const collection *coll, const vx_value *filter,
+                             const char ***ids, uint32_t *n)
+{
+    const vx_filter *f;
+    *ids = NULL;
+    *n = 0;
+    int rc = filter_compile(filter, c->a, &f, c->err, sizeof c->err);
+    if (rc)
+        return rc;
+    if (!f)
+        return hd_fail(c, VX_ERR_INVALID,
+                       "filter: must not be empty (delete the collection to remove every point)");
+    uint32_t slots = coll_n_slots(coll), cap = 0;
+    for (uint32_t s = 0; s < slots; s++) {
+        uint32_t len;
+        const unsigned char *meta = coll_slot_meta(coll, s, &len);
+        if (!coll_slot_live(coll, s) || !filter_match(f, meta, len))
+            continue;
+        if (*n == cap) {
+            uint32_t ncap = cap ? cap * 2 : 64;
+            const char **grown = vx_arena_alloc(c->a, ncap * sizeof *grown);
+            if (cap)
+                memcpy(grown, *ids, cap * sizeof *grown);
+            *ids = grown;
+            cap = ncap;
+        }
+        (*ids)[(*n)++] = coll_slot_id(coll, s); /* valid while the write lock is held */
+    }
+    return VX_OK;
+}
+
 static int hd_delete(hd_ctx *c)
 {
     const vx_delete_req *d = &c->req->body.del;
@@ -207,15 +337,48 @@ static int hd_delete(hd_ctx *c)
     if (rc)
         return rc;
     collection *coll = store_ref_coll(r);
-    uint32_t n = 0;
-    if (d->filter)
-        rc = coll_delete_filter(coll, d->filter, c->a, &n, c->err, sizeof c->err);
-    else
-        n = coll_delete_ids(coll, d->ids, d->n_ids);
-    if (rc == VX_OK)
-        write_rep(c, n, coll_count(coll));
+    const char **ids = d->ids;
+    uint32_t n_ids = d->n_ids, n = 0, n_recs = 0;
+    uint64_t lsn = 0, *lsns = NULL;
+    if (d->filter) {
+        rc = hd_resolve_filter(c, coll, d->filter, &ids, &n_ids);
+        if (rc == VX_OK && n_ids) {
+            /* Copy the ids: they point into the collection, and deleting frees them. */
+            for (uint32_t i = 0; i < n_ids; i++)
+                ids[i] = vx_arena_strdup(c->a, ids[i]);
+        }
+    }
+    lsns = vx_arena_alloc(c->a, ((size_t)n_ids / VX_MAX_BATCH + 1) * sizeof *lsns);
+    /* One record per VX_MAX_BATCH ids (a filter may match many more); an
+     * explicit id list always fits one. Nothing to delete: nothing logged. */
+    for (uint32_t at = 0; rc == VX_OK && at < n_ids; at += VX_MAX_BATCH) {
+        uint32_t k = n_ids - at < VX_MAX_BATCH ? n_ids - at : VX_MAX_BATCH;
+        vx_request rec = {.type = VX_MSG_POINTS_DELETE};
+        rec.body.del.collection = coll_config(coll)->name;
+        rec.body.del.ids = ids + at;
+        rec.body.del.n_ids = k;
+        rc = hd_log(c, &rec, &lsn);
+        if (rc)
+            break;
+        lsns[n_recs++] = lsn;
+        n += coll_delete_ids(coll, ids + at, k);
+        if (lsn)
+            store_ref_set_applied_lsn(r, lsn);
+    }
+    uint64_t count = coll_count(coll);
     store_release(r);
-    return rc;
+    int drc = hd_durable(c, lsn);
+    if (rc)
+        return rc;
+    if (drc)
+        return drc;
+    write_rep(c, n, count, lsn);
+    for (uint32_t i = 0; i < n_recs; i++) {
+        uint32_t at = i * VX_MAX_BATCH;
+        uint32_t k = n_ids - at < VX_MAX_BATCH ? n_ids - at : VX_MAX_BATCH;
+        hd_publish(c, lsns[i], d->collection, "delete", ids + at, k);
+    }
+    return VX_OK;
 }
 
 static int hd_list(hd_ctx *c)
@@ -245,7 +408,12 @@ static int hd_search(hd_ctx *c)
 
 static int hd_events(hd_ctx *c)
 {
-    return hd_fail(c, VX_ERR_UNAVAILABLE, "events_since: change events are not available yet");
+    if (!c->h->p)
+        return hd_fail(c, VX_ERR_UNAVAILABLE,
+                       "events_since: this store runs without a log (no change events)");
+    const vx_events_req *e = &c->req->body.events;
+    return events_since(c->h->p, e->after_lsn, e->limit, c->a, &c->rep->body.events, c->err,
+                        sizeof c->err);
 }
 
 static int hd_not_served(hd_ctx *c)
@@ -333,6 +501,12 @@ int handlers_create(store *st, store_handlers **out)
     }
     *out = h;
     return VX_OK;
+}
+
+void handlers_set_persistence(store_handlers *h, pers *p, events *ev)
+{
+    h->p = p;
+    h->ev = ev;
 }
 
 void handlers_destroy(store_handlers *h)

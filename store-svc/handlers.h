@@ -12,6 +12,15 @@
  * Deadlines: a request whose deadline_ms elapsed while it waited (for the
  * collection lock, typically) is answered VX_ERR_TIMEOUT without acting.
  *
+ * Durability (when handlers_set_persistence gave a pers): every write
+ * validates fully, then under the collection's write lock (the registry's
+ * for create/drop) logs one WAL record and applies it to memory, releases
+ * the lock, waits for the record to be durable (group commit: concurrent
+ * writers share fsyncs) and only then replies, with the record's LSN and
+ * the fsync policy ("durability"), and publishes the change event. A write
+ * that fails validation logs nothing. Without a pers, writes are memory-only
+ * (lsn 0, durability "none").
+ *
  * Ownership: handlers borrow the store (which must outlive them). Each
  * worker thread's arena is owned by the thread (freed at thread exit).
  */
@@ -29,6 +38,12 @@
 typedef struct store_handlers store_handlers;
 
 int handlers_create(store *st, store_handlers **out);
+/* Makes writes durable through p and publishes events on ev (either may be
+ * NULL). Both are borrowed and must outlive the handlers. Call before
+ * serving. */
+struct pers;
+struct events;
+void handlers_set_persistence(store_handlers *h, struct pers *p, struct events *ev);
 void handlers_destroy(store_handlers *h); /* after the server stopped */
 
 /* vx_rpc_handler: arg is a store_handlers *. */

@@ -5,7 +5,10 @@
  * exactly the live (not dropped) entries; an entry's refs counts the
  * registry's reference (while linked) plus one per store_ref outstanding;
  * the entry and its collection are freed when refs reaches 0. `dropped`
- * is written under the entry's write lock and read under its lock.
+ * is written under the entry's write lock (and the registry's: it is set
+ * when the entry is unlinked) and read under its lock. Lock order: an
+ * entry's lock may be held while taking the registry's (store_drop_lsn),
+ * never the reverse.
  */
 #include "store.h"
 
@@ -23,6 +26,7 @@ typedef struct store_entry {
     pthread_rwlock_t lock;
     atomic_uint refs;
     bool dropped;
+    uint64_t applied_lsn; /* newest logged record reflected in coll */
 } store_entry;
 
 struct store_ref {
@@ -33,7 +37,17 @@ struct store {
     pthread_rwlock_t lock;
     store_entry **entries;
     uint32_t n, cap;
+    store_log_fn log; /* NULL: not logged (in-memory use, recovery) */
+    void *log_ctx;
 };
+
+void store_set_log(store *s, store_log_fn fn, void *ctx)
+{
+    pthread_rwlock_wrlock(&s->lock);
+    s->log = fn;
+    s->log_ctx = ctx;
+    pthread_rwlock_unlock(&s->lock);
+}
 
 int store_open(store **out)
 {
@@ -88,10 +102,32 @@ static uint32_t find(const store *s, const char *name, bool *found)
     return lo;
 }
 
-/* Creates + links under the registry write lock. *e gets the entry (new
- * or existing); *created tells. */
+/* Room for one more entry. Registry lock held. */
+static int reserve_entry(store *s)
+{
+    if (s->n == s->cap) {
+        uint32_t cap = s->cap ? s->cap * 2 : 16;
+        store_entry **ne = realloc(s->entries, cap * sizeof *ne);
+        if (!ne)
+            return VX_ERR_NOMEM;
+        s->entries = ne;
+        s->cap = cap;
+    }
+    return VX_OK;
+}
+
+/* Inserts e at index at; reserve_entry succeeded before. */
+static void link_entry(store *s, uint32_t at, store_entry *e)
+{
+    memmove(s->entries + at + 1, s->entries + at, (s->n - at) * sizeof *s->entries);
+    s->entries[at] = e;
+    s->n++;
+}
+
+/* Creates + links under the registry write lock (logging first when a hook
+ * is set). *out gets the entry (new or existing); *created tells. */
 static int create_locked(store *s, const vx_coll_config *cfg_in, store_entry **out, bool *created,
-                         char *err, size_t err_len)
+                         uint64_t *lsn, char *err, size_t err_len)
 {
     vx_coll_config cfg = *cfg_in;
     int rc = coll_config_check(&cfg, err, err_len);
@@ -109,14 +145,8 @@ static int create_locked(store *s, const vx_coll_config *cfg_in, store_entry **o
         *out = e;
         return VX_OK;
     }
-    if (s->n == s->cap) {
-        uint32_t cap = s->cap ? s->cap * 2 : 16;
-        store_entry **ne = realloc(s->entries, cap * sizeof *ne);
-        if (!ne)
-            return VX_ERR_NOMEM;
-        s->entries = ne;
-        s->cap = cap;
-    }
+    if (reserve_entry(s))
+        return VX_ERR_NOMEM;
     store_entry *e = calloc(1, sizeof *e);
     if (!e)
         return VX_ERR_NOMEM;
@@ -128,9 +158,21 @@ static int create_locked(store *s, const vx_coll_config *cfg_in, store_entry **o
     pthread_rwlock_init(&e->lock, NULL);
     e->name = coll_config(e->coll)->name;
     atomic_init(&e->refs, 1);
-    memmove(s->entries + at + 1, s->entries + at, (s->n - at) * sizeof *s->entries);
-    s->entries[at] = e;
-    s->n++;
+    if (s->log) {
+        /* Log the normalised config (defaults filled) before linking. */
+        vx_request rec = {.version = VX_PROTO_VERSION, .type = VX_MSG_COLL_CREATE};
+        rec.body.coll_create = *coll_config(e->coll);
+        rc = s->log(s->log_ctx, &rec, &e->applied_lsn);
+        if (rc) {
+            snprintf(err, err_len, "collection '%s': cannot write the log: %s", cfg.name,
+                     vx_strerror(rc));
+            entry_unref(e);
+            return rc;
+        }
+    }
+    link_entry(s, at, e); /* cannot fail: nothing between log and link can */
+    if (lsn)
+        *lsn = e->applied_lsn;
     *out = e;
     *created = true;
     return VX_OK;
@@ -139,10 +181,18 @@ static int create_locked(store *s, const vx_coll_config *cfg_in, store_entry **o
 int store_create(store *s, const vx_coll_config *cfg, vx_arena *a, vx_coll_info *info, char *err,
                  size_t err_len)
 {
+    return store_create_lsn(s, cfg, a, info, NULL, err, err_len);
+}
+
+int store_create_lsn(store *s, const vx_coll_config *cfg, vx_arena *a, vx_coll_info *info,
+                     uint64_t *lsn, char *err, size_t err_len)
+{
     store_entry *e;
     bool created;
+    if (lsn)
+        *lsn = 0;
     pthread_rwlock_wrlock(&s->lock);
-    int rc = create_locked(s, cfg, &e, &created, err, err_len);
+    int rc = create_locked(s, cfg, &e, &created, lsn, err, err_len);
     if (rc == VX_OK)
         atomic_fetch_add(&e->refs, 1);
     pthread_rwlock_unlock(&s->lock);
@@ -158,25 +208,79 @@ int store_create(store *s, const vx_coll_config *cfg, vx_arena *a, vx_coll_info 
     return rc;
 }
 
-int store_drop(store *s, const char *name)
+int store_drop(store *s, const char *name) { return store_drop_lsn(s, name, NULL); }
+
+int store_drop_lsn(store *s, const char *name, uint64_t *lsn)
 {
+    /* Lock order: the entry's write lock, then the registry's. Holding the
+     * entry lock while logging the drop means no write to this collection
+     * is half done (logged but not applied) and none can follow it: the
+     * drop record comes after every record of the collection, and a
+     * re-created namesake's records after the drop. (store_stats and
+     * store_list never hold the registry lock while waiting for an entry.) */
     bool found;
-    pthread_rwlock_wrlock(&s->lock);
+    if (lsn)
+        *lsn = 0;
+    pthread_rwlock_rdlock(&s->lock);
     uint32_t at = find(s, name, &found);
-    store_entry *e = NULL;
-    if (found) {
-        e = s->entries[at];
-        memmove(s->entries + at, s->entries + at + 1, (s->n - at - 1) * sizeof *s->entries);
-        s->n--;
-    }
+    store_entry *e = found ? s->entries[at] : NULL;
+    if (e)
+        atomic_fetch_add(&e->refs, 1);
     pthread_rwlock_unlock(&s->lock);
     if (!e)
         return VX_ERR_NOT_FOUND;
     pthread_rwlock_wrlock(&e->lock);
-    e->dropped = true;
+    int rc = VX_OK;
+    if (e->dropped) {
+        rc = VX_ERR_NOT_FOUND; /* a concurrent drop won */
+        goto out;
+    }
+    pthread_rwlock_wrlock(&s->lock);
+    at = find(s, name, &found); /* still linked: only a drop unlinks, and it holds e->lock */
+    if (s->log) {
+        vx_request rec = {.version = VX_PROTO_VERSION, .type = VX_MSG_COLL_DELETE};
+        rec.body.coll_name.name = e->name;
+        uint64_t l = 0;
+        rc = s->log(s->log_ctx, &rec, &l);
+        if (rc == VX_OK && lsn)
+            *lsn = l;
+    }
+    if (rc == VX_OK) {
+        memmove(s->entries + at, s->entries + at + 1, (s->n - at - 1) * sizeof *s->entries);
+        s->n--;
+        e->dropped = true;
+    }
+    pthread_rwlock_unlock(&s->lock);
+out:
     pthread_rwlock_unlock(&e->lock);
-    entry_unref(e); /* the registry's reference */
-    return VX_OK;
+    if (rc == VX_OK)
+        entry_unref(e); /* the registry's reference */
+    entry_unref(e);     /* ours */
+    return rc;
+}
+
+int store_insert(store *s, collection *c, uint64_t applied_lsn)
+{
+    store_entry *e = calloc(1, sizeof *e);
+    if (!e) {
+        coll_destroy(c);
+        return VX_ERR_NOMEM;
+    }
+    e->coll = c;
+    pthread_rwlock_init(&e->lock, NULL);
+    e->name = coll_config(c)->name;
+    e->applied_lsn = applied_lsn;
+    atomic_init(&e->refs, 1);
+    bool found;
+    pthread_rwlock_wrlock(&s->lock);
+    uint32_t at = find(s, e->name, &found);
+    int rc = found ? VX_ERR_CONFLICT : reserve_entry(s);
+    if (rc == VX_OK)
+        link_entry(s, at, e);
+    pthread_rwlock_unlock(&s->lock);
+    if (rc)
+        entry_unref(e);
+    return rc;
 }
 
 void store_list(store *s, vx_arena *a, vx_coll_info **out, uint32_t *n)
@@ -205,17 +309,28 @@ void store_list(store *s, vx_arena *a, vx_coll_info **out, uint32_t *n)
 
 void store_stats(store *s, uint64_t *n_colls, uint64_t *n_points)
 {
-    uint64_t pts = 0;
+    /* References under the registry lock, then each entry's read lock
+     * without it (never registry → entry nesting: see store_drop_lsn). */
+    uint64_t pts = 0, colls = 0;
     pthread_rwlock_rdlock(&s->lock);
-    *n_colls = s->n;
-    for (uint32_t i = 0; i < s->n; i++) {
-        /* A torn read of one counter under a concurrent writer is fine for a
-         * statistic, but keep it race-free: take the read lock. */
-        pthread_rwlock_rdlock(&s->entries[i]->lock);
-        pts += coll_count(s->entries[i]->coll);
-        pthread_rwlock_unlock(&s->entries[i]->lock);
+    uint32_t cnt = s->n;
+    store_entry **es = malloc((cnt ? cnt : 1) * sizeof *es);
+    for (uint32_t i = 0; es && i < cnt; i++) {
+        es[i] = s->entries[i];
+        atomic_fetch_add(&es[i]->refs, 1);
     }
     pthread_rwlock_unlock(&s->lock);
+    for (uint32_t i = 0; es && i < cnt; i++) {
+        pthread_rwlock_rdlock(&es[i]->lock);
+        if (!es[i]->dropped) {
+            colls++;
+            pts += coll_count(es[i]->coll);
+        }
+        pthread_rwlock_unlock(&es[i]->lock);
+        entry_unref(es[i]);
+    }
+    free(es);
+    *n_colls = colls;
     *n_points = pts;
 }
 
@@ -261,7 +376,15 @@ int store_acquire(store *s, const char *name, bool write, store_ref **out)
 int store_acquire_or_create(store *s, const vx_coll_config *cfg, store_ref **out, bool *created,
                             char *err, size_t err_len)
 {
+    return store_acquire_or_create_lsn(s, cfg, out, created, NULL, err, err_len);
+}
+
+int store_acquire_or_create_lsn(store *s, const vx_coll_config *cfg, store_ref **out,
+                                bool *created, uint64_t *lsn, char *err, size_t err_len)
+{
     *created = false;
+    if (lsn)
+        *lsn = 0;
     int rc = store_acquire(s, cfg->name, true, out);
     if (rc != VX_ERR_NOT_FOUND)
         return rc;
@@ -274,7 +397,7 @@ int store_acquire_or_create(store *s, const vx_coll_config *cfg, store_ref **out
     if (found) {
         e = s->entries[at];
     } else {
-        rc = create_locked(s, cfg, &e, created, err, err_len);
+        rc = create_locked(s, cfg, &e, created, lsn, err, err_len);
         if (rc) {
             pthread_rwlock_unlock(&s->lock);
             return rc;
@@ -286,6 +409,8 @@ int store_acquire_or_create(store *s, const vx_coll_config *cfg, store_ref **out
 }
 
 collection *store_ref_coll(store_ref *r) { return r->e->coll; }
+uint64_t store_ref_applied_lsn(const store_ref *r) { return r->e->applied_lsn; }
+void store_ref_set_applied_lsn(store_ref *r, uint64_t lsn) { r->e->applied_lsn = lsn; }
 
 void store_release(store_ref *r)
 {

@@ -15,6 +15,16 @@
  * is freed when the last in-flight operation releases it. An operation that
  * acquired an entry that was dropped meanwhile sees VX_ERR_NOT_FOUND.
  *
+ * Logging (durability): when a log hook is set (store_set_log), every
+ * collection create and drop calls it under the registry write lock, before
+ * the registry changes, with the normalised request (COLL_CREATE with the
+ * checked config, COLL_DELETE with the name); a hook error aborts the
+ * operation with nothing changed. So the log order of creates/drops is the
+ * registry's order. Each entry also carries `applied_lsn`: the LSN of the
+ * newest logged record reflected in the collection (its create record, then
+ * every write); writers set it under the collection's write lock, the
+ * snapshotter reads it under the read lock, recovery skips records <= it.
+ *
  * Ownership: the store owns every collection. A store_ref returned by
  * store_acquire must be given back with store_release exactly once.
  */
@@ -32,15 +42,29 @@
 typedef struct store store;
 typedef struct store_ref store_ref;
 
+/* Called under the registry write lock; fills *lsn with the record's LSN. */
+typedef int (*store_log_fn)(void *ctx, const vx_request *rec, uint64_t *lsn);
+
 int store_open(store **out);
+/* Sets (or clears, fn NULL) the hook; call before serving requests. */
+void store_set_log(store *s, store_log_fn fn, void *ctx);
 void store_close(store *s); /* frees every collection; no operation may run */
 
 /* Creates a collection. Already existing with the same settings: VX_OK and
  * its info (idempotent); with other settings: VX_ERR_CONFLICT. */
 int store_create(store *s, const vx_coll_config *cfg, vx_arena *a, vx_coll_info *info, char *err,
                  size_t err_len);
+/* As store_create; *lsn (may be NULL) gets the LSN of the create record,
+ * 0 when the collection already existed or no hook is set. */
+int store_create_lsn(store *s, const vx_coll_config *cfg, vx_arena *a, vx_coll_info *info,
+                     uint64_t *lsn, char *err, size_t err_len);
 /* VX_ERR_NOT_FOUND when absent. Waits for running writers of it to end. */
 int store_drop(store *s, const char *name);
+/* As store_drop; *lsn (may be NULL) gets the LSN of the drop record. */
+int store_drop_lsn(store *s, const char *name, uint64_t *lsn);
+/* Links an already built collection (recovery). Takes ownership of c (also
+ * on failure). VX_ERR_CONFLICT when the name exists. Not logged. */
+int store_insert(store *s, collection *c, uint64_t applied_lsn);
 /* Info of every collection, in name order, copied into a. */
 void store_list(store *s, vx_arena *a, vx_coll_info **out, uint32_t *n);
 /* Totals for health/metrics. */
@@ -53,7 +77,14 @@ int store_acquire(store *s, const char *name, bool write, store_ref **out);
  * cfg when it does not exist. *created tells whether it did. */
 int store_acquire_or_create(store *s, const vx_coll_config *cfg, store_ref **out, bool *created,
                             char *err, size_t err_len);
+/* The same; *lsn gets the create record's LSN (0 when it existed). */
+int store_acquire_or_create_lsn(store *s, const vx_coll_config *cfg, store_ref **out,
+                                bool *created, uint64_t *lsn, char *err, size_t err_len);
 collection *store_ref_coll(store_ref *r);
+/* applied_lsn of the referenced collection (read or write lock held). */
+uint64_t store_ref_applied_lsn(const store_ref *r);
+/* Only under the write lock. */
+void store_ref_set_applied_lsn(store_ref *r, uint64_t lsn);
 void store_release(store_ref *r);
 
 #endif

@@ -58,6 +58,7 @@ struct wal {
     bool thread_started;
     pthread_t thread;
     wal_stats stats;
+    fsu_dir_lock *lock; /* the data-directory lock, held while open */
 };
 
 const char *wal_fsync_policy_name(wal_fsync_policy p)
@@ -305,15 +306,33 @@ int wal_open(wal **out, const char *dir, const wal_open_opts *opts, uint64_t nex
         VX_ERROR("wal: cannot create directory %s: %s", dir, strerror(errno));
         return rc;
     }
-    rc = wal_check_existing(dir, next_lsn);
-    if (rc != VX_OK)
+    fsu_dir_lock *lock = NULL;
+    long holder = 0;
+    rc = fsu_dir_lock_acquire(dir, &lock, &holder);
+    if (rc == VX_ERR_CONFLICT) {
+        VX_ERROR("wal: data directory %s is in use by another process (pid %ld holds %s/%s)", dir,
+                 holder, dir, FSU_LOCK_NAME);
         return rc;
+    }
+    if (rc != VX_OK) {
+        VX_ERROR("wal: cannot lock %s/%s: %s", dir, FSU_LOCK_NAME, strerror(errno));
+        return rc;
+    }
+    rc = wal_check_existing(dir, next_lsn);
+    if (rc != VX_OK) {
+        fsu_dir_lock_release(lock);
+        return rc;
+    }
 
     wal *w = calloc(1, sizeof *w);
-    if (!w)
+    if (!w) {
+        fsu_dir_lock_release(lock);
         return VX_ERR_NOMEM;
+    }
+    w->lock = lock;
     w->dir = strdup(dir);
     if (!w->dir) {
+        fsu_dir_lock_release(lock);
         free(w);
         return VX_ERR_NOMEM;
     }
@@ -346,6 +365,7 @@ fail:
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     pthread_cond_destroy(&w->tick_cv);
+    fsu_dir_lock_release(w->lock);
     free(w->dir);
     free(w);
     return rc;
@@ -371,6 +391,7 @@ int wal_close(wal *w)
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     pthread_cond_destroy(&w->tick_cv);
+    fsu_dir_lock_release(w->lock);
     free(w->dir);
     free(w);
     return rc;

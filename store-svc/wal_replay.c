@@ -282,13 +282,35 @@ int wal_replay(const char *dir, uint64_t after_lsn, wal_replay_fn cb, void *ctx,
     memset(res, 0, sizeof *res);
     res->next_lsn = after_lsn + 1;
 
+    /* A repairing replay changes files: only with the data-directory lock
+     * (a running store appending to the newest segment would look torn). */
+    fsu_dir_lock *lock = NULL;
+    int rc;
+    if (opts->repair) {
+        long holder = 0;
+        rc = fsu_dir_lock_acquire(dir, &lock, &holder);
+        if (rc == VX_ERR_NOT_FOUND)
+            return VX_OK; /* no directory: nothing to replay */
+        if (rc != VX_OK) {
+            if (rc == VX_ERR_CONFLICT)
+                wal_set_error(res, "%s: in use by another process (pid %ld holds %s/%s)", dir, holder,
+                              dir, FSU_LOCK_NAME);
+            else
+                wal_set_error(res, "%s/%s: cannot lock: %s", dir, FSU_LOCK_NAME, strerror(errno));
+            return rc;
+        }
+    }
+
     char **all, **names = NULL;
     size_t n_all, n = 0;
-    int rc = fsu_list_dir(dir, WAL_FILE_PREFIX, WAL_FILE_SUFFIX, &all, &n_all);
-    if (rc == VX_ERR_NOT_FOUND)
+    rc = fsu_list_dir(dir, WAL_FILE_PREFIX, WAL_FILE_SUFFIX, &all, &n_all);
+    if (rc == VX_ERR_NOT_FOUND) {
+        fsu_dir_lock_release(lock);
         return VX_OK;
+    }
     if (rc != VX_OK) {
         wal_set_error(res, "%s: cannot list directory: %s", dir, strerror(errno));
+        fsu_dir_lock_release(lock);
         return rc;
     }
     uint64_t *lsns = calloc(n_all ? n_all : 1, sizeof *lsns);
@@ -408,5 +430,6 @@ out:
     free(lsns);
     free(names);
     fsu_list_free(all, n_all);
+    fsu_dir_lock_release(lock);
     return rc;
 }

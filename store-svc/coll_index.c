@@ -1,0 +1,498 @@
+/*
+ * coll_index.c — see coll_index.h.
+ *
+ * Invariants:
+ *  - every live slot of the collection is a live label of the graph, and
+ *    every live label is a live slot, except (a) between coll_index_note and
+ *    coll_index_flush inside one upsert, and (b) while `stale` (an insert
+ *    failed): searches then take the exact scan until a rebuild succeeds;
+ *  - pending[0..n_pending) are slots noted since the last flush.
+ *
+ * The exact/graph switch (measured with `vectron-bench-index --filter-sweep`
+ * on g384 data, see docs/BENCHMARKS.md): the exact scan over a filter costs
+ * one filter evaluation per slot plus one distance per matching slot, i.e.
+ * ∝ n; the filtered graph search must visit about ef / p nodes when a
+ * fraction p matches, i.e. ∝ 1 / p. They cross where n·p — the number of
+ * matching points — is about constant, so the switch is a count of
+ * estimated matches (COLL_INDEX_EXACT_MATCHES), not a fraction.
+ */
+#include "coll_index.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "distance.h"
+#include "filter.h"
+#include "hnsw.h"
+#include "topk.h"
+#include "vx_clock.h"
+#include "vx_err.h"
+#include "vx_log.h"
+#include "vx_value.h"
+
+struct coll_index {
+    hnsw_index *h;
+    vx_metric metric;
+    uint32_t dim, m, efc;
+    const char *name; /* the collection's (for logs); owned by the collection */
+    uint32_t *pending;
+    uint32_t n_pending, cap_pending;
+    bool stale, loaded;
+    uint64_t rebuilds;
+    /* path counters, bumped by concurrent readers */
+    uint64_t n_graph, n_small, n_filter, n_forced;
+};
+
+/* the filter switch point (coll_index_set_exact_matches) */
+static uint32_t g_exact_matches = COLL_INDEX_EXACT_MATCHES;
+
+void coll_index_set_exact_matches(uint32_t matches)
+{
+    __atomic_store_n(&g_exact_matches, matches, __ATOMIC_RELAXED);
+}
+
+static hnsw_space space_of(vx_metric m)
+{
+    return m == VX_METRIC_L2 ? HNSW_SPACE_L2 : HNSW_SPACE_IP;
+}
+
+static int new_graph(const coll_index *ix, hnsw_index **out)
+{
+    return hnsw_create(out, ix->dim, space_of(ix->metric), ix->m, ix->efc, 0x5eedc011u);
+}
+
+int coll_index_create(coll_index **out, const vx_coll_config *cfg)
+{
+    *out = NULL;
+    if (cfg->index.type != VX_INDEX_HNSW)
+        return VX_OK;
+    coll_index *ix = calloc(1, sizeof *ix);
+    if (!ix)
+        return VX_ERR_NOMEM;
+    ix->metric = cfg->metric;
+    ix->dim = cfg->dimension;
+    ix->m = cfg->index.m;
+    ix->efc = cfg->index.ef_construction;
+    ix->name = cfg->name;
+    int rc = new_graph(ix, &ix->h);
+    if (rc) {
+        free(ix);
+        return rc;
+    }
+    *out = ix;
+    return VX_OK;
+}
+
+void coll_index_destroy(coll_index *ix)
+{
+    if (!ix)
+        return;
+    hnsw_destroy(ix->h);
+    free(ix->pending);
+    free(ix);
+}
+
+int coll_index_reserve(coll_index *ix, uint32_t n)
+{
+    if (!ix || (uint64_t)ix->n_pending + n <= ix->cap_pending)
+        return VX_OK;
+    uint32_t cap = ix->n_pending + n;
+    if (cap < 64)
+        cap = 64;
+    uint32_t *p = realloc(ix->pending, (size_t)cap * sizeof *p);
+    if (!p)
+        return VX_ERR_NOMEM;
+    ix->pending = p;
+    ix->cap_pending = cap;
+    return VX_OK;
+}
+
+void coll_index_note(coll_index *ix, uint32_t slot)
+{
+    if (ix && ix->n_pending < ix->cap_pending)
+        ix->pending[ix->n_pending++] = slot;
+    else if (ix)
+        ix->stale = true; /* not reserved: cannot happen through coll_upsert */
+}
+
+/* ---- parallel inserts ---- */
+
+typedef struct insert_job {
+    hnsw_index *h;
+    const collection *c;
+    const uint32_t *slots; /* NULL: every slot in [0, n) */
+    uint32_t n;
+    uint32_t next; /* atomic work counter */
+    int rc;        /* first failure */
+} insert_job;
+
+static void *insert_worker(void *p)
+{
+    insert_job *j = p;
+    for (;;) {
+        uint32_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+        if (i >= j->n)
+            break;
+        uint32_t s = j->slots ? j->slots[i] : i;
+        if (!coll_slot_live(j->c, s))
+            continue;
+        int rc = hnsw_insert(j->h, s, coll_slot_search_vector(j->c, s));
+        if (rc) {
+            int zero = 0;
+            __atomic_compare_exchange_n(&j->rc, &zero, rc, false, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED);
+        }
+    }
+    return NULL;
+}
+
+/* Inserts the slots with up to COLL_INDEX_THREADS threads (the caller's
+ * included); small jobs stay on the calling thread. */
+static int insert_parallel(hnsw_index *h, const collection *c, const uint32_t *slots, uint32_t n)
+{
+    insert_job j = {h, c, slots, n, 0, 0};
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    uint32_t t = cpus < 1 ? 1 : (uint32_t)cpus;
+    if (t > COLL_INDEX_THREADS)
+        t = COLL_INDEX_THREADS;
+    if (n < 64)
+        t = 1;
+    pthread_t th[COLL_INDEX_THREADS];
+    uint32_t started = 0;
+    for (uint32_t i = 1; i < t; i++)
+        if (pthread_create(&th[started], NULL, insert_worker, &j) == 0)
+            started++;
+    insert_worker(&j);
+    for (uint32_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    return j.rc;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int coll_index_rebuild(coll_index *ix, const collection *c)
+{
+    uint64_t t0 = vx_now_us();
+    hnsw_index *h = NULL;
+    int rc = new_graph(ix, &h);
+    if (rc == VX_OK)
+        rc = insert_parallel(h, c, NULL, coll_n_slots(c));
+    if (rc) {
+        hnsw_destroy(h);
+        VX_ERROR("collection '%s': HNSW rebuild failed (%s); exact scans meanwhile", ix->name,
+                 vx_strerror(rc));
+        ix->stale = true;
+        return rc;
+    }
+    hnsw_destroy(ix->h);
+    ix->h = h;
+    ix->stale = false;
+    ix->loaded = false;
+    ix->rebuilds++;
+    VX_INFO("collection '%s': HNSW graph rebuilt from %zu live points in %.1f s", ix->name,
+            hnsw_count(h), (double)(vx_now_us() - t0) * 1e-6);
+    return VX_OK;
+}
+
+static void maybe_rebuild(coll_index *ix, const collection *c)
+{
+    if (ix->stale || hnsw_needs_rebuild(ix->h))
+        (void)coll_index_rebuild(ix, c);
+}
+
+void coll_index_flush(coll_index *ix, const collection *c)
+{
+    if (!ix)
+        return;
+    if (ix->n_pending && !ix->stale) {
+        /* a duplicate id inside a batch notes its slot twice: link it once */
+        qsort(ix->pending, ix->n_pending, sizeof *ix->pending, cmp_u32);
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < ix->n_pending; i++)
+            if (!n || ix->pending[n - 1] != ix->pending[i])
+                ix->pending[n++] = ix->pending[i];
+        int rc = insert_parallel(ix->h, c, ix->pending, n);
+        if (rc) {
+            VX_ERROR("collection '%s': HNSW insert failed (%s); rebuilding", ix->name,
+                     vx_strerror(rc));
+            ix->stale = true;
+        }
+    }
+    ix->n_pending = 0;
+    maybe_rebuild(ix, c);
+}
+
+void coll_index_remove(coll_index *ix, const collection *c, uint32_t slot)
+{
+    if (!ix)
+        return;
+    (void)c;
+    (void)hnsw_remove(ix->h, slot); /* NOT_FOUND only when stale */
+}
+
+/* ---- persistence ---- */
+
+int coll_index_restore(coll_index *ix, const collection *c, const void *data, size_t len)
+{
+    uint64_t t0 = vx_now_us();
+    hnsw_index *loaded = NULL;
+    if (data && len && hnsw_load(&loaded, data, len) == VX_OK) {
+        /* the saved graph must index exactly the live slots */
+        bool ok = hnsw_dim(loaded) == ix->dim && hnsw_count(loaded) == coll_count(c);
+        for (uint32_t s = 0, n = coll_n_slots(c); ok && s < n; s++)
+            if (coll_slot_live(c, s) && !hnsw_vector(loaded, s))
+                ok = false;
+        if (!ok) {
+            hnsw_destroy(loaded);
+            loaded = NULL;
+        }
+    }
+    if (loaded) {
+        hnsw_destroy(ix->h);
+        ix->h = loaded;
+        ix->loaded = true;
+        ix->stale = false;
+        VX_INFO("collection '%s': HNSW graph loaded from the snapshot (%zu points, %zu nodes) "
+                "in %.2f s, no rebuild",
+                ix->name, hnsw_count(loaded), hnsw_node_count(loaded),
+                (double)(vx_now_us() - t0) * 1e-6);
+        return VX_OK;
+    }
+    if (data && len)
+        VX_WARN("collection '%s': saved HNSW graph unusable, rebuilding it", ix->name);
+    if (coll_count(c) == 0)
+        return VX_OK;
+    return coll_index_rebuild(ix, c);
+}
+
+int coll_index_save(const coll_index *ix, vx_buf *out)
+{
+    return hnsw_save(ix->h, out);
+}
+
+size_t coll_index_memory_bytes(const coll_index *ix)
+{
+    return ix ? sizeof *ix + (size_t)ix->cap_pending * sizeof(uint32_t) + hnsw_memory_bytes(ix->h)
+              : 0;
+}
+
+void coll_index_get_stats(const coll_index *ix, coll_index_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!ix)
+        return;
+    out->nodes = hnsw_node_count(ix->h);
+    out->live = hnsw_count(ix->h);
+    out->memory_bytes = coll_index_memory_bytes(ix);
+    out->rebuilds = ix->rebuilds;
+    out->loaded = ix->loaded;
+    out->stale = ix->stale;
+    out->graph_searches = __atomic_load_n(&ix->n_graph, __ATOMIC_RELAXED);
+    out->exact_small = __atomic_load_n(&ix->n_small, __ATOMIC_RELAXED);
+    out->exact_filter = __atomic_load_n(&ix->n_filter, __ATOMIC_RELAXED);
+    out->exact_forced = __atomic_load_n(&ix->n_forced, __ATOMIC_RELAXED);
+}
+
+/* ---- search ---- */
+
+typedef struct filter_ctx {
+    const collection *c;
+    const vx_filter *f;
+} filter_ctx;
+
+static bool slot_matches(void *p, uint32_t slot)
+{
+    filter_ctx *fc = p;
+    uint32_t len;
+    const unsigned char *meta = coll_slot_meta(fc->c, slot, &len);
+    return coll_slot_live(fc->c, slot) && filter_match(fc->f, meta, len);
+}
+
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* Estimated number of live points matching f: the filter on up to
+ * COLL_INDEX_SAMPLE pseudo-random slots (all of them when fewer). */
+static double estimate_matches(const collection *c, const vx_filter *f)
+{
+    uint32_t n = coll_n_slots(c);
+    uint32_t tries = n < COLL_INDEX_SAMPLE ? n : COLL_INDEX_SAMPLE, live = 0, hit = 0;
+    filter_ctx fc = {c, f};
+    for (uint32_t i = 0; i < tries; i++) {
+        uint32_t s = n == tries ? i : (uint32_t)(mix64(i) % n);
+        if (!coll_slot_live(c, s))
+            continue;
+        live++;
+        hit += slot_matches(&fc, s);
+    }
+    return live ? (double)coll_count(c) * hit / live : 0.0;
+}
+
+/* Cheap re-check of what coll_search_exact validates; on any doubt the
+ * caller lets coll_search_exact produce the error message. */
+static bool request_ok(const coll_index *ix, const vx_search_req *req)
+{
+    if (!req->vector || req->dim != ix->dim || req->k < 1 || req->k > VX_MAX_K)
+        return false;
+    double ss = 0;
+    for (uint32_t i = 0; i < req->dim; i++) {
+        if (!isfinite(req->vector[i]))
+            return false;
+        ss += (double)req->vector[i] * req->vector[i];
+    }
+    return ix->metric != VX_METRIC_COSINE || ss > 0;
+}
+
+static int exact(uint64_t *counter, const collection *c, const vx_search_req *req, vx_arena *a,
+                 vx_search_rep *out, char *err, size_t err_len)
+{
+    __atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+    return coll_search_exact(c, req, a, out, err, err_len);
+}
+
+/* The query as searched: normalised for cosine exactly as coll_search_exact
+ * normalises it. */
+static const float *query_row(const coll_index *ix, const vx_search_req *req, vx_arena *a)
+{
+    if (ix->metric != VX_METRIC_COSINE)
+        return req->vector;
+    float *nq = vx_arena_alloc(a, (size_t)ix->dim * sizeof *nq);
+    double ss = 0;
+    for (uint32_t i = 0; i < ix->dim; i++)
+        ss += (double)req->vector[i] * req->vector[i];
+    double inv = 1.0 / sqrt(ss);
+    for (uint32_t i = 0; i < ix->dim; i++)
+        nq[i] = (float)(req->vector[i] * inv);
+    return nq;
+}
+
+/* Fills out->hits from (slot, contract score) pairs, best first. */
+static void emit_hits(const coll_index *ix, const collection *c, const vx_search_req *req,
+                      vx_arena *a, vx_search_rep *out, const topk_item *items, uint32_t n)
+{
+    out->hits = vx_arena_alloc(a, (size_t)(n ? n : 1) * sizeof *out->hits);
+    uint32_t got = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t s = items[i].slot;
+        const char *id = coll_slot_id(c, s);
+        if (!id)
+            continue; /* cannot happen: graph labels are live slots */
+        vx_search_hit *h = &out->hits[got++];
+        memset(h, 0, sizeof *h);
+        h->id = vx_arena_strdup(a, id);
+        h->score = items[i].score;
+        if (req->with_metadata) {
+            uint32_t len;
+            const unsigned char *meta = coll_slot_meta(c, s, &len);
+            if (meta) {
+                vx_value *v = vx_arena_alloc(a, sizeof *v);
+                if (vx_value_unpack(meta, len, a, v) == VX_OK)
+                    h->metadata = v;
+            }
+        }
+        if (req->with_vector) {
+            float *v = vx_arena_alloc(a, (size_t)ix->dim * sizeof *v);
+            memcpy(v, coll_slot_vector(c, s), (size_t)ix->dim * sizeof *v);
+            h->vector = v;
+            h->dim = ix->dim;
+        }
+    }
+    out->n_hits = got;
+}
+
+/* Exact search over the matching points only: the filter on every live
+ * slot, a distance only for those that match (the flat scan computes every
+ * distance first, which costs the whole slab's memory traffic). */
+static int exact_matching(const coll_index *ix, const collection *c, const vx_search_req *req,
+                          const vx_filter *f, vx_arena *a, vx_search_rep *out, uint64_t t0)
+{
+    memset(out, 0, sizeof *out);
+    const float *q = query_row(ix, req, a);
+    bool l2 = ix->metric == VX_METRIC_L2;
+    topk t;
+    topk_item *items = vx_arena_alloc(a, (size_t)req->k * sizeof *items);
+    topk_init(&t, items, req->k, !l2);
+    for (uint32_t s = 0, n = coll_n_slots(c); s < n; s++) {
+        uint32_t len;
+        const unsigned char *meta = coll_slot_meta(c, s, &len); /* NULL when dead */
+        if (!coll_slot_live(c, s) || !filter_match(f, meta, len))
+            continue;
+        const float *row = coll_slot_search_vector(c, s);
+        float score = l2 ? dist_l2sq(q, row, ix->dim) : dist_dot(q, row, ix->dim);
+        if (topk_would_accept(&t, score, s))
+            topk_push(&t, score, s);
+    }
+    uint32_t n = topk_finish(&t);
+    if (l2)
+        for (uint32_t i = 0; i < n; i++)
+            items[i].score = sqrtf(items[i].score > 0 ? items[i].score : 0);
+    emit_hits(ix, c, req, a, out, items, n);
+    out->used_index = false;
+    out->took_us = vx_now_us() - t0;
+    return VX_OK;
+}
+
+int coll_index_search(coll_index *ix, const collection *c, const vx_search_req *req, vx_arena *a,
+                      vx_search_rep *out, char *err, size_t err_len)
+{
+    uint64_t t0 = vx_now_us();
+    if (req->ef && (req->ef < VX_HNSW_EF_MIN || req->ef > VX_HNSW_EF_MAX)) {
+        memset(out, 0, sizeof *out);
+        snprintf(err, err_len, "ef: %u is out of range %d..%d", req->ef, VX_HNSW_EF_MIN,
+                 VX_HNSW_EF_MAX);
+        return VX_ERR_INVALID;
+    }
+    if (req->exact || ix->stale || !request_ok(ix, req))
+        return exact(&ix->n_forced, c, req, a, out, err, err_len);
+    if (coll_count(c) < COLL_INDEX_SMALL)
+        return exact(&ix->n_small, c, req, a, out, err, err_len);
+    const vx_filter *f;
+    int rc = filter_compile(req->filter, a, &f, err, err_len);
+    if (rc) {
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    if (f && estimate_matches(c, f) < __atomic_load_n(&g_exact_matches, __ATOMIC_RELAXED)) {
+        __atomic_add_fetch(&ix->n_filter, 1, __ATOMIC_RELAXED);
+        return exact_matching(ix, c, req, f, a, out, t0);
+    }
+    __atomic_add_fetch(&ix->n_graph, 1, __ATOMIC_RELAXED);
+
+    memset(out, 0, sizeof *out);
+    const float *q = query_row(ix, req, a);
+    uint32_t ef = req->ef ? req->ef : VX_HNSW_EF_DEFAULT;
+    if (ef < req->k)
+        ef = req->k;
+    uint32_t *labels = vx_arena_alloc(a, (size_t)req->k * sizeof *labels);
+    float *dists = vx_arena_alloc(a, (size_t)req->k * sizeof *dists);
+    topk_item *items = vx_arena_alloc(a, (size_t)req->k * sizeof *items);
+    uint32_t n = 0;
+    filter_ctx fc = {c, f};
+    rc = hnsw_search(ix->h, q, req->k, ef, f ? slot_matches : NULL, &fc, labels, dists, &n);
+    if (rc) {
+        snprintf(err, err_len, "search: %s", vx_strerror(rc));
+        return rc;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        items[i].slot = labels[i];
+        items[i].score =
+            ix->metric == VX_METRIC_L2 ? sqrtf(dists[i] > 0 ? dists[i] : 0) : -dists[i];
+    }
+    emit_hits(ix, c, req, a, out, items, n);
+    out->used_index = true;
+    out->took_us = vx_now_us() - t0;
+    return VX_OK;
+}

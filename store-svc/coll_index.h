@@ -1,0 +1,102 @@
+/*
+ * coll_index.h — a collection's approximate index: the glue between a
+ * collection (collection.c: slots, search rows, metadata) and one HNSW graph
+ * (hnsw.h) whose labels are the collection's slots.
+ *
+ * What it decides (see coll_index.c for the measurements behind the numbers):
+ *  - Space: cosine → inner product over the normalised search rows, dot →
+ *    inner product, l2 → squared L2. Scores go back to the contract's: cosine
+ *    and dot score = −distance, l2 score = sqrt(distance).
+ *  - Which path answers a search: the exact scan (coll_search_exact) when the
+ *    request says exact, when the collection has fewer than
+ *    COLL_INDEX_SMALL live points, when the index is stale (an insert failed;
+ *    it is rebuilt on the next write), or when a filter is selective
+ *    (estimated matching points < COLL_INDEX_EXACT_MATCHES); otherwise the
+ *    graph, with the filter evaluated inside the traversal.
+ *  - Writes: an upsert batch records its slots (coll_index_note) while the
+ *    collection writes its rows, then coll_index_flush links them into the
+ *    graph with up to COLL_INDEX_THREADS threads before the caller releases
+ *    the collection's write lock; a delete tombstones the node. When the
+ *    tombstones pass hnsw_needs_rebuild's threshold the graph is rebuilt from
+ *    the live rows (synchronously, inside the write that crossed it).
+ *
+ * Thread-safety: the caller's per-collection rwlock. note/flush/remove/
+ * restore need the write lock; search/save/memory/stats a read lock
+ * (concurrent searches are safe: hnsw_search is lock-free for readers).
+ *
+ * Ownership: the coll_index owns its graph (with copies of the vectors) and
+ * its pending-slot list; coll_index_destroy frees them. Search results are
+ * allocated in the caller's arena.
+ */
+#ifndef COLL_INDEX_H
+#define COLL_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "collection.h"
+#include "vx_arena.h"
+#include "vx_buf.h"
+#include "vx_proto.h"
+
+/* Below this many live points every search is the exact scan. */
+#define COLL_INDEX_SMALL 2000u
+/* A filtered search takes the exact scan when fewer points are estimated to
+ * match than this (the estimate: the filter evaluated on a sample). */
+#define COLL_INDEX_EXACT_MATCHES 10000u
+/* Filter evaluations of the selectivity sample. */
+#define COLL_INDEX_SAMPLE 512u
+/* Threads linking one upsert batch (and a rebuild); capped by online CPUs. */
+#define COLL_INDEX_THREADS 2u
+
+typedef struct coll_index coll_index;
+
+typedef struct coll_index_stats {
+    uint64_t nodes;      /* graph nodes, tombstones included */
+    uint64_t live;       /* live labels */
+    uint64_t memory_bytes;
+    uint64_t rebuilds;   /* rebuilds since creation (restore rebuilds included) */
+    bool loaded;         /* the graph came from a snapshot without a rebuild */
+    bool stale;          /* an insert failed: exact scans until rebuilt */
+    uint64_t graph_searches, exact_small, exact_filter, exact_forced;
+} coll_index_stats;
+
+/* *out = NULL for a flat collection (VX_OK); else an empty index with the
+ * config's m / ef_construction (cfg already checked by coll_config_check). */
+int coll_index_create(coll_index **out, const vx_coll_config *cfg);
+void coll_index_destroy(coll_index *ix); /* NULL is a no-op */
+
+/* Records that slot's search row was (re)written by an upsert. Cannot fail
+ * (coll_index_reserve made room). */
+int coll_index_reserve(coll_index *ix, uint32_t n);
+void coll_index_note(coll_index *ix, uint32_t slot);
+/* Links every noted slot that is still live into the graph, then rebuilds
+ * when tombstones call for it (also to be called after deletes). Failures leave the index stale (logged). */
+void coll_index_flush(coll_index *ix, const collection *c);
+/* Tombstones slot (already dead in c). The caller calls coll_index_flush
+ * after its batch of deletes (which rebuilds when tombstones call for it). */
+void coll_index_remove(coll_index *ix, const collection *c, uint32_t slot);
+
+/* The search of collection.h's coll_search (the path chosen as above). */
+int coll_index_search(coll_index *ix, const collection *c, const vx_search_req *req, vx_arena *a,
+                      vx_search_rep *out, char *err, size_t err_len);
+
+/* After a snapshot restore: adopts the saved graph (data/len from
+ * coll_index_save) when it loads and matches the live slots, else rebuilds
+ * from the live rows. Logs which one happened. */
+int coll_index_restore(coll_index *ix, const collection *c, const void *data, size_t len);
+int coll_index_save(const coll_index *ix, vx_buf *out);
+/* Rebuilds the graph from c's live rows now (also what flush/remove do when
+ * the tombstones pass the threshold). The old graph stays on failure. */
+int coll_index_rebuild(coll_index *ix, const collection *c);
+
+/* Process-wide switch point of filtered searches (default
+ * COLL_INDEX_EXACT_MATCHES; 0 = always the graph, UINT32_MAX = always exact
+ * when filtered): for benchmarks and tuning. */
+void coll_index_set_exact_matches(uint32_t matches);
+
+size_t coll_index_memory_bytes(const coll_index *ix);
+void coll_index_get_stats(const coll_index *ix, coll_index_stats *out);
+
+#endif
