@@ -6,6 +6,11 @@
  * points to (decoded params, parsed body, proto structures) is in its arena,
  * released when the request ends. A handler answers exactly once, with
  * api_send_json / api_send_error / api_send_text.
+ *
+ * Access (dispatch.c, api_access): every request but a CORS preflight is
+ * checked BEFORE routing outcomes are revealed: the API key against the
+ * route's role (auth_required_role; 401 / 403), then the caller's token
+ * bucket (429 + Retry-After). Open routes (GET /health) skip both.
  */
 #ifndef API_H
 #define API_H
@@ -14,6 +19,9 @@
 #include <stddef.h>
 
 #include "api_config.h"
+#include "auth.h"
+#include "metrics.h"
+#include "ratelimit.h"
 #include "reqparse.h"
 #include "routes.h"
 #include "upstream.h"
@@ -30,6 +38,9 @@ typedef struct api_server {
     const api_config *cfg;
     upstream *up;
     web_server *web;
+    const auth_table *auth; /* NULL or empty: auth off */
+    ratelimit *rl;          /* NULL: no rate limit */
+    metrics *metrics;       /* NULL: not collected */
 } api_server;
 
 struct api_ctx {
@@ -43,6 +54,9 @@ struct api_ctx {
     const vx_value *body;  /* parsed JSON body (ROUTE_BODY routes) */
     int status;            /* status sent, for the access log */
     char request_id[72];   /* X-Request-Id: the client's (if sane) or generated */
+    char key_id[AUTH_KEY_ID_LEN]; /* "k:1a2b3c4d" of the caller's key, or "" */
+    char client[64];       /* client address (X-Forwarded-For from a trusted proxy) */
+    uint32_t retry_after;  /* Retry-After of a 429/503 answer (0: 1 s) */
     char err[RQ_ERR_LEN];  /* scratch for error messages */
 };
 
@@ -52,6 +66,17 @@ extern const size_t api_n_routes;
 
 /* The web_handler: routing, body checks, access log. arg is api_server*. */
 void api_handle(void *arg, web_req *req);
+
+/* The access decision for one request (no I/O). pattern is the matched
+ * route's pattern or NULL (no route). Fills c->key_id, c->client (from
+ * remote_ip / xff) and, for 429, c->retry_after. Returns VX_OK or
+ * VX_ERR_UNAUTHORIZED / VX_ERR_FORBIDDEN / VX_ERR_RATE_LIMITED with the
+ * client message in msg (never key material). */
+int api_access(api_ctx *c, const char *method, const char *pattern, const char *authorization,
+               const char *x_api_key, const char *remote_ip, const char *xff, char *msg,
+               size_t msg_len);
+/* Registers every route of api_routes with m. */
+int api_metrics_register(metrics *m);
 
 void api_send_json(api_ctx *c, int status, const vx_buf *body);
 /* {"error": {"code": vx_errname(code), "message": ...}} with vx_err_http_status(code). */
@@ -95,6 +120,7 @@ void h_embed(api_ctx *c);
 void h_batch_embed(api_ctx *c);
 void h_models(api_ctx *c);
 void h_health(api_ctx *c);
+void h_metrics(api_ctx *c);
 void h_benchmark(api_ctx *c);
 
 #endif

@@ -35,6 +35,25 @@ vx_config_result api_config_load(api_config *c, int argc, char **argv)
          0, "debug|info|warn|error|off", "minimum log level", false},
         {"cors_origin", "VECTRON_CORS_ORIGIN", "--cors-origin", VX_CONF_STRING, &c->cors_origin,
          "", 0, 0, NULL, "value of Access-Control-Allow-Origin (empty: no CORS header)", false},
+        {"insecure", "VECTRON_INSECURE", "--insecure", VX_CONF_BOOL, &c->insecure, "false", 0, 0,
+         NULL,
+         "allow listening on a non-loopback address without API keys (VECTRON_API_KEYS / "
+         "VECTRON_API_KEYS_FILE, see docs/SECURITY.md)",
+         false},
+        {"rate_limit", "VECTRON_RATE_LIMIT", "--rate-limit", VX_CONF_INT, &c->rate_limit, "0", 0,
+         1000000, NULL, "requests per second per API key (or client address); 0 = no limit",
+         false},
+        {"rate_burst", "VECTRON_RATE_BURST", "--rate-burst", VX_CONF_INT, &c->rate_burst, "0", 0,
+         1000000, NULL, "requests allowed at once above the rate; 0 = the rate (at least 1)",
+         false},
+        {"trusted_proxies", "VECTRON_TRUSTED_PROXIES", "--trusted-proxies", VX_CONF_STRING,
+         &c->trusted_proxies, "", 0, 0, NULL,
+         "comma-separated proxy addresses whose X-Forwarded-For names the client", false},
+        {"max_inflight", "VECTRON_MAX_INFLIGHT", "--max-inflight", VX_CONF_INT, &c->max_inflight,
+         STR(API_DEFAULT_MAX_INFLIGHT), 1, 4096, NULL,
+         "concurrent calls to each backend service; beyond it requests answer 503 overloaded "
+         "at once",
+         false},
     };
     return vx_config_load(rows, sizeof(rows) / sizeof(rows[0]), argc, argv, "vectron-api",
                           "Vectron REST gateway: HTTP/JSON in front of vectron-store and "

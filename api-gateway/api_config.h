@@ -5,6 +5,7 @@
 #ifndef API_CONFIG_H
 #define API_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vx_config.h"
@@ -12,6 +13,7 @@
 #define API_DEFAULT_MAX_BODY_BYTES 33554432 /* 32 MiB */
 #define API_DEFAULT_TIMEOUT_MS 30000
 #define API_DEFAULT_THREADS 32
+#define API_DEFAULT_MAX_INFLIGHT 24 /* per backend; below the thread count */
 
 typedef struct api_config {
     const char *bind;
@@ -23,6 +25,11 @@ typedef struct api_config {
     int64_t request_timeout_ms;
     int log_level;           /* vx_log_level */
     const char *cors_origin; /* "" = no CORS headers */
+    bool insecure;           /* allow a non-loopback bind without API keys */
+    int64_t rate_limit;      /* requests/s per key (or client address); 0 = off */
+    int64_t rate_burst;      /* bucket size; 0 = max(1, rate_limit) */
+    const char *trusted_proxies; /* peers whose X-Forwarded-For is believed */
+    int64_t max_inflight;    /* concurrent calls per backend; more → 503 overloaded */
 } api_config;
 
 /* Fills c from defaults, environment and argv; see vx_config_load. */

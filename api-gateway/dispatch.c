@@ -1,11 +1,16 @@
 /*
  * dispatch.c — the gateway's request flow and route table.
  *
- * For every request: match the route (404 / 405 with Allow / 400 for a bad
- * {name} or {id}), then for routes with a body check Content-Type (415)
+ * For every request: match the route, check access (api_access: the API
+ * key against the route's role → 401 with WWW-Authenticate / 403, then the
+ * caller's token bucket → 429 with Retry-After; GET /health is open and
+ * never limited; a request no route matches needs a read key, so 404/405
+ * are only revealed to key holders), answer 404 / 405 with Allow / 400 for
+ * a bad {name} or {id}, then for routes with a body check Content-Type (415)
  * BEFORE reading, read at most max_body_bytes (413), parse JSON (400 naming
  * line and column), call the handler, and log one access line (method,
- * route pattern, status, duration, request id; never bodies). OPTIONS is a
+ * route pattern, status, duration, request id, client address and key id —
+ * never a key, never bodies) and count it in the metrics. OPTIONS is a
  * CORS preflight answered 204 when cors_origin is set. An empty body on a body
  * route is read as {} so optional-only routes (/benchmark) work without one.
  */
@@ -28,6 +33,7 @@
 const route api_routes[] = {
     {"GET", "/", h_root, 0},
     {"GET", "/health", h_health, 0},
+    {"GET", "/metrics", h_metrics, 0},
     {"GET", "/collections", h_coll_list, 0},
     {"PUT", "/collections/{name}", h_coll_put, ROUTE_BODY},
     {"GET", "/collections/{name}", h_coll_get, 0},
@@ -86,9 +92,15 @@ void api_send_error(api_ctx *c, int code, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     int st = vx_err_http_status(code);
-    const char *extra[] = {"X-Request-Id", c->request_id, "Retry-After", "1", NULL};
-    if (st != 503 && st != 429)
+    char retry[16];
+    snprintf(retry, sizeof(retry), "%u", c->retry_after ? c->retry_after : 1u);
+    const char *extra[] = {"X-Request-Id", c->request_id, "Retry-After", retry, NULL};
+    if (st == 401) {
+        extra[2] = "WWW-Authenticate";
+        extra[3] = "Bearer";
+    } else if (st != 503 && st != 429) {
         extra[2] = NULL;
+    }
     send_error_hdrs(c, code, msg, extra);
 }
 
@@ -192,6 +204,51 @@ static void run_route(api_ctx *c, const route_match *m)
     m->route->fn(c);
 }
 
+int api_access(api_ctx *c, const char *method, const char *pattern, const char *authorization,
+               const char *x_api_key, const char *remote_ip, const char *xff, char *msg,
+               size_t msg_len)
+{
+    const api_server *srv = c->srv;
+    msg[0] = '\0';
+    auth_client_addr(remote_ip ? remote_ip : "", xff, srv->cfg->trusted_proxies, c->client,
+                     sizeof(c->client));
+    auth_role need = auth_required_role(method, pattern);
+    if (need == AUTH_ROLE_NONE)
+        return VX_OK; /* open routes: no key, no limit */
+    if (srv->auth) {
+        auth_identity who;
+        int rc = auth_check(srv->auth, authorization, x_api_key, need, &who);
+        if (rc) {
+            snprintf(msg, msg_len, "%s", who.reason[0] ? who.reason : vx_strerror(rc));
+            return rc;
+        }
+        snprintf(c->key_id, sizeof(c->key_id), "%s", who.key_id);
+    }
+    if (srv->rl) {
+        uint32_t retry = 1;
+        const char *key = c->key_id[0] ? c->key_id : c->client;
+        int rc = ratelimit_take(srv->rl, key, vx_now_ns(), &retry);
+        if (rc == VX_ERR_RATE_LIMITED) {
+            c->retry_after = retry;
+            snprintf(msg, msg_len, "rate limit of %lld requests/s exceeded; retry in %u s",
+                     (long long)srv->cfg->rate_limit, retry);
+            return rc;
+        }
+        /* VX_ERR_INVALID: no usable key (no peer address): not limited */
+    }
+    return VX_OK;
+}
+
+int api_metrics_register(metrics *m)
+{
+    for (size_t i = 0; i < api_n_routes; i++) {
+        int rc = metrics_add_route(m, api_routes[i].method, api_routes[i].pattern);
+        if (rc)
+            return rc;
+    }
+    return VX_OK;
+}
+
 /* The client's X-Request-Id when it is 1..64 chars of [A-Za-z0-9._-],
  * else a process-unique one. */
 static void set_request_id(api_ctx *c)
@@ -214,7 +271,9 @@ void api_handle(void *arg, web_req *req)
     api_server *srv = arg;
     vx_arena arena;
     vx_arena_init(&arena, 64 * 1024);
-    uint64_t t0 = vx_now_us();
+    uint64_t t0 = vx_now_ns();
+    if (srv->metrics)
+        metrics_request_begin(srv->metrics);
     api_ctx c;
     memset(&c, 0, sizeof(c));
     c.req = req;
@@ -224,33 +283,50 @@ void api_handle(void *arg, web_req *req)
     set_request_id(&c);
     const char *method = web_method(req);
     route_match m;
-    const char *pattern = "-";
+    const char *pattern = NULL; /* matched route, for the log and the metrics */
     int rc = routes_match(api_routes, api_n_routes, method, web_path(req), &arena, &m, c.err,
                           sizeof(c.err));
-    if (strcmp(method, "OPTIONS") == 0 && srv->cfg->cors_origin && srv->cfg->cors_origin[0]) {
-        /* CORS preflight (only when an origin is configured) */
+    if (rc != VX_ERR_NOT_FOUND && rc != VX_ERR_METHOD && m.route)
+        pattern = m.route->pattern;
+    char msg[AUTH_REASON_LEN + 64];
+    bool preflight =
+        strcmp(method, "OPTIONS") == 0 && srv->cfg->cors_origin && srv->cfg->cors_origin[0];
+    int arc = VX_OK;
+    if (!preflight)
+        arc = api_access(&c, method, pattern, web_header(req, "Authorization"),
+                         web_header(req, "X-API-Key"), web_remote_addr(req),
+                         web_header(req, "X-Forwarded-For"), msg, sizeof(msg));
+    if (preflight) {
+        /* CORS preflight (only when an origin is configured; carries no key) */
         const char *extra[] = {"Access-Control-Allow-Methods", "GET, POST, PUT, DELETE",
-                               "Access-Control-Allow-Headers", "Content-Type, X-Request-Id",
+                               "Access-Control-Allow-Headers",
+                               "Content-Type, X-Request-Id, Authorization, X-API-Key",
                                "Access-Control-Max-Age", "600",
                                "X-Request-Id", c.request_id, NULL};
         c.status = 204;
         web_respond(req, 204, NULL, NULL, 0, extra);
+    } else if (arc) {
+        api_send_error(&c, arc, "%s", msg);
     } else if (rc == VX_ERR_NOT_FOUND) {
         api_send_error(&c, rc, "no route for %s %s", method, web_path(req));
     } else if (rc == VX_ERR_METHOD) {
         const char *extra[] = {"Allow", m.allow, "X-Request-Id", c.request_id, NULL};
-        char msg[160];
         snprintf(msg, sizeof(msg), "%s is not allowed here (allowed: %s)", method, m.allow);
         send_error_hdrs(&c, rc, msg, extra);
     } else if (rc) {
-        pattern = m.route ? m.route->pattern : "-";
         api_send_error(&c, rc, "%s", c.err);
     } else {
-        pattern = m.route->pattern;
         run_route(&c, &m);
     }
-    uint64_t us = vx_now_us() - t0;
-    VX_INFO("%s %s %d %.3f ms id=%s", method, pattern, c.status, (double)us / 1000.0,
-            c.request_id);
+    uint64_t ns = vx_now_ns() - t0;
+    if (srv->metrics) {
+        /* a matched route is counted under its own method (HEAD as GET) */
+        metrics_observe_request(srv->metrics, pattern ? m.route->method : method, pattern,
+                                c.status, (double)ns * 1e-9);
+        metrics_request_end(srv->metrics);
+    }
+    VX_INFO("%s %s %d %.3f ms id=%s client=%s%s%s", method, pattern ? pattern : "-", c.status,
+            (double)ns / 1e6, c.request_id, c.client[0] ? c.client : "-",
+            c.key_id[0] ? " key=" : "", c.key_id);
     vx_arena_fini(&arena);
 }

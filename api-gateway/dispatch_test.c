@@ -96,3 +96,25 @@ TEST(dispatch_content_type)
     ASSERT(!api_is_json_type("application/jsonx"));
     ASSERT(!api_is_json_type("application/x-www-form-urlencoded"));
 }
+
+/* Every route has an explicit role (auth.c's policy): none for /health,
+ * admin only for /benchmark; anything else would mean a route was added
+ * without a policy entry (auth_required_role fails closed to admin). */
+TEST(dispatch_every_route_has_a_role)
+{
+    for (size_t i = 0; i < api_n_routes; i++) {
+        const route *r = &api_routes[i];
+        auth_role need = auth_required_role(r->method, r->pattern);
+        if (strcmp(r->pattern, "/health") == 0)
+            ASSERT_EQ_INT(need, AUTH_ROLE_NONE);
+        else if (strcmp(r->pattern, "/benchmark") == 0)
+            ASSERT_EQ_INT(need, AUTH_ROLE_ADMIN);
+        else
+            ASSERT_MSG(need == AUTH_ROLE_READ || need == AUTH_ROLE_WRITE,
+                       "%s %s has no policy entry", r->method, r->pattern);
+        /* writes need write; reads (and searches) read */
+        if (strcmp(r->method, "PUT") == 0 || strcmp(r->method, "DELETE") == 0)
+            ASSERT_EQ_INT(need, AUTH_ROLE_WRITE);
+    }
+    ASSERT_EQ_INT(auth_required_role("GET", NULL), AUTH_ROLE_READ); /* unmatched */
+}

@@ -1,12 +1,17 @@
 /*
- * main.c — vectron-api: loads the configuration, opens the bus clients,
+ * main.c — vectron-api: loads the configuration and the API keys, applies
+ * the bind rule (a non-loopback address needs keys unless --insecure),
+ * creates the rate limiter and the metrics registry, opens the bus clients,
  * starts the HTTP server and runs until SIGINT/SIGTERM, then stops the
- * server (waiting for running requests) before closing the clients.
- * Exit codes: 0 clean stop / --help, 1 start-up failure, 2 bad config.
+ * server (waiting for running requests) before closing everything else.
+ * Exit codes: 0 clean stop / --help, 1 start-up failure, 2 bad config
+ * (including bad keys and a refused bind). Keys are never logged; the
+ * start-up line says only whether auth is on.
  */
 #include <stdio.h>
 
 #include "api.h"
+#include "vx_err.h"
 #include "vx_log.h"
 #include "vx_signal.h"
 
@@ -19,12 +24,47 @@ int main(int argc, char **argv)
     if (cr == VX_CONFIG_ERROR)
         return 2;
     vx_log_init("vectron-api", (vx_log_level)cfg.log_level);
-    vx_signal_setup();
 
-    int status = 1;
+    int status = 2;
     api_server srv = {.cfg = &cfg};
+    auth_table *keys = NULL;
+    ratelimit *rl = NULL;
+    metrics *mx = NULL;
+    char err[AUTH_ERR_LEN];
+    if (auth_load_env(&keys, err, sizeof(err))) {
+        VX_ERROR("API keys: %s", err);
+        goto out;
+    }
+    size_t n_keys = auth_table_count(keys);
+    if (auth_bind_allowed(cfg.bind, n_keys > 0, cfg.insecure, err, sizeof(err))) {
+        VX_ERROR("%s", err);
+        goto out;
+    }
+    if (err[0])
+        VX_WARN("%s", err);
+    srv.auth = keys;
+    if (cfg.rate_limit > 0) {
+        ratelimit_config rc = {
+            .rate = (double)cfg.rate_limit,
+            .burst = (double)(cfg.rate_burst > 0 ? cfg.rate_burst : cfg.rate_limit),
+        };
+        if (ratelimit_create(&rc, &rl)) {
+            VX_ERROR("rate limit: invalid settings (rate %lld, burst %lld)",
+                     (long long)cfg.rate_limit, (long long)cfg.rate_burst);
+            goto out;
+        }
+        srv.rl = rl;
+    }
+    status = 1;
+    if (metrics_create(&mx) || api_metrics_register(mx)) {
+        VX_ERROR("metrics: cannot register the routes");
+        goto out;
+    }
+    srv.metrics = mx;
+    vx_signal_setup();
     if (upstream_open(&srv.up, cfg.store_url, cfg.embed_url, (int)cfg.request_timeout_ms))
         goto out;
+    upstream_configure(srv.up, (int)cfg.max_inflight, mx);
     web_options wo = {
         .bind = cfg.bind,
         .port = (int)cfg.port,
@@ -34,13 +74,18 @@ int main(int argc, char **argv)
     };
     if (web_start(&srv.web, &wo, api_handle, &srv))
         goto out;
-    VX_INFO("listening on http://%s:%d (store %s, embed %s, %d threads)", cfg.bind,
-            web_port(srv.web), cfg.store_url, cfg.embed_url, (int)cfg.threads);
+    VX_INFO("listening on http://%s:%d (store %s, embed %s, %d threads, auth %s, rate limit %s, "
+            "max %d calls in flight per backend)",
+            cfg.bind, web_port(srv.web), cfg.store_url, cfg.embed_url, (int)cfg.threads,
+            n_keys ? "on" : "OFF", cfg.rate_limit > 0 ? "on" : "off", (int)cfg.max_inflight);
     int sig = vx_signal_wait();
     VX_INFO("stopping (signal %d)", sig);
     status = 0;
 out:
     web_stop(srv.web);
     upstream_close(srv.up);
+    metrics_destroy(mx);
+    ratelimit_destroy(rl);
+    auth_table_destroy(keys);
     return status;
 }

@@ -69,12 +69,14 @@ int routes_match(const route *table, size_t n, const char *method, const char *r
     memset(m, 0, sizeof(*m));
     if (!raw_path || raw_path[0] != '/')
         return VX_ERR_NOT_FOUND;
+    /* HEAD is GET without the body (web_respond leaves the body out) */
+    const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
     for (size_t i = 0; i < n; i++) {
         const char *nm, *im;
         size_t nl = 0, il = 0;
         if (!pattern_matches(table[i].pattern, raw_path, &nm, &nl, &im, &il))
             continue;
-        if (strcmp(table[i].method, method) == 0) {
+        if (strcmp(table[i].method, want) == 0) {
             m->route = &table[i];
             name = nm, name_len = nl, id = im, id_len = il;
             break;

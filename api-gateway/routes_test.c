@@ -131,3 +131,16 @@ TEST(routes_validate_names)
     ASSERT_EQ_INT(match(&a, "POST", "/collections/bad.name", &m, err), VX_ERR_METHOD);
     vx_arena_fini(&a);
 }
+
+TEST(routes_head_is_get)
+{
+    static const route t[] = {{"GET", "/health", NULL, 0}, {"POST", "/vector", NULL, 0}};
+    vx_arena a;
+    vx_arena_init(&a, 1024);
+    route_match m;
+    char err[RQ_ERR_LEN];
+    ASSERT_EQ_INT(routes_match(t, 2, "HEAD", "/health", &a, &m, err, sizeof err), VX_OK);
+    ASSERT(m.route == &t[0]);
+    ASSERT_EQ_INT(routes_match(t, 2, "HEAD", "/vector", &a, &m, err, sizeof err), VX_ERR_METHOD);
+    vx_arena_fini(&a);
+}

@@ -1,5 +1,7 @@
 /*
- * upstream.c — bus calls from the gateway (see upstream.h).
+ * upstream.c — bus calls from the gateway (see upstream.h). The in-flight
+ * bound is one atomic counter per target: incremented before the call,
+ * refused (and decremented) when it was already at the limit.
  */
 #include "upstream.h"
 
@@ -16,6 +18,9 @@ struct upstream {
     vx_rpc_client *c[2];
     int timeout_ms;
     atomic_uint_fast64_t next_id;
+    atomic_int inflight[2];
+    int max_inflight; /* 0: unlimited */
+    metrics *m;
 };
 
 static const char *target_name(up_target t) { return t == UP_STORE ? "store" : "embed"; }
@@ -28,6 +33,8 @@ int upstream_open(upstream **out, const char *store_url, const char *embed_url, 
         return VX_ERR_NOMEM;
     u->timeout_ms = timeout_ms;
     atomic_init(&u->next_id, 1);
+    atomic_init(&u->inflight[0], 0);
+    atomic_init(&u->inflight[1], 0);
     int rc = vx_rpc_client_open(&u->c[UP_STORE], store_url, VX_MAX_MSG_BYTES);
     if (rc) {
         VX_ERROR("upstream: cannot open store client for %s: %s", store_url, vx_strerror(rc));
@@ -58,8 +65,41 @@ void upstream_close(upstream *u)
 
 int upstream_connected(upstream *u, up_target t) { return vx_rpc_client_connected(u->c[t]); }
 
+void upstream_configure(upstream *u, int max_inflight, metrics *m)
+{
+    u->max_inflight = max_inflight > 0 ? max_inflight : 0;
+    u->m = m;
+}
+
+int upstream_inflight(upstream *u, up_target t) { return atomic_load(&u->inflight[t]); }
+
+static int call(upstream *u, up_target t, vx_request *req, vx_arena *a, vx_reply *rep,
+                char *err, size_t err_len);
+
 int upstream_call(upstream *u, up_target t, vx_request *req, vx_arena *a, vx_reply *rep,
                   char *err, size_t err_len)
+{
+    uint64_t t0 = vx_now_ns();
+    int rc;
+    int n = atomic_fetch_add(&u->inflight[t], 1);
+    if (u->max_inflight && n >= u->max_inflight) {
+        memset(rep, 0, sizeof(*rep));
+        snprintf(err, err_len,
+                 "too many requests in flight to the %s service (limit %d); retry later",
+                 target_name(t), u->max_inflight);
+        rc = VX_ERR_OVERLOADED;
+    } else {
+        rc = call(u, t, req, a, rep, err, err_len);
+    }
+    atomic_fetch_sub(&u->inflight[t], 1);
+    if (u->m)
+        metrics_observe_upstream(u->m, t == UP_STORE ? METRICS_STORE : METRICS_EMBED,
+                                 (int)req->type, rc, (double)(vx_now_ns() - t0) * 1e-9);
+    return rc;
+}
+
+static int call(upstream *u, up_target t, vx_request *req, vx_arena *a, vx_reply *rep,
+                char *err, size_t err_len)
 {
     vx_buf out = VX_BUF_INIT, in = VX_BUF_INIT;
     int rc;

@@ -8,13 +8,21 @@
  * err. Transport errors: no connection → VX_ERR_UNAVAILABLE (store) or
  * VX_ERR_EMBED_UNAVAILABLE (embed); no reply in time → VX_ERR_TIMEOUT.
  *
- * Thread-safe: civetweb workers share one upstream.
+ * Overload: at most max_inflight calls per target run at once (default
+ * unlimited); a call beyond that fails AT ONCE with VX_ERR_OVERLOADED (503
+ * "overloaded" + Retry-After) instead of queueing behind a slow backend.
+ * With a metrics registry set, every call is counted (service, message
+ * type, status, duration), overload refusals included.
+ *
+ * Thread-safe: civetweb workers share one upstream. upstream_configure is
+ * called once, before the server starts.
  */
 #ifndef UPSTREAM_H
 #define UPSTREAM_H
 
 #include <stddef.h>
 
+#include "metrics.h"
 #include "vx_proto.h"
 
 typedef struct upstream upstream;
@@ -22,6 +30,10 @@ typedef struct upstream upstream;
 typedef enum { UP_STORE = 0, UP_EMBED = 1 } up_target;
 
 int upstream_open(upstream **out, const char *store_url, const char *embed_url, int timeout_ms);
+/* max_inflight per target (0: unlimited); m may be NULL (not owned). */
+void upstream_configure(upstream *u, int max_inflight, metrics *m);
+/* Calls running now to target t. */
+int upstream_inflight(upstream *u, up_target t);
 void upstream_close(upstream *u);
 int upstream_call(upstream *u, up_target t, vx_request *req, vx_arena *a, vx_reply *rep,
                   char *err, size_t err_len);

@@ -8,6 +8,16 @@
  * document root (no file serving), no CORS unless configured.
  * Invariant: a web_req is answered at most once (web_respond sets
  * responded; begin_request answers 500 if the handler forgot).
+ *
+ * Responses are written with ONE mg_write (status line, headers and body in
+ * one buffer): civetweb's mg_response_header_* API sends every header line
+ * with its own send(), i.e. one TCP segment each under tcp_nodelay, which
+ * cost ~150 µs per request on loopback (docs/BENCHMARKS.md). Writing the raw
+ * response from begin_request is civetweb's documented mode; the status is
+ * handed back as begin_request's return value (civetweb's access bookkeeping).
+ * The Connection header mirrors civetweb's own keep-alive decision (HTTP/1.1
+ * without "Connection: close", or an explicit keep-alive; never after 401,
+ * where civetweb always closes).
  */
 #include "web.h"
 
@@ -17,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "vx_err.h"
 #include "vx_log.h"
@@ -34,20 +45,21 @@ struct web_req {
     const struct mg_request_info *ri;
     web_server *srv;
     bool responded;
+    int status;
 };
 
 static int begin_request(struct mg_connection *conn)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
     web_server *s = ri->user_data;
-    web_req r = {conn, ri, s, false};
+    web_req r = {conn, ri, s, false, 0};
     s->handler(s->arg, &r);
     if (!r.responded) {
         static const char body[] =
             "{\"error\":{\"code\":\"internal_error\",\"message\":\"no response\"}}";
         web_respond(&r, 500, "application/json", body, sizeof(body) - 1, NULL);
     }
-    return 1; /* handled */
+    return r.status; /* handled; civetweb records it as the status */
 }
 
 static int log_message(const struct mg_connection *conn, const char *message)
@@ -124,6 +136,8 @@ const char *web_header(const web_req *r, const char *name)
     return mg_get_header(r->conn, name);
 }
 
+const char *web_remote_addr(const web_req *r) { return r->ri->remote_addr; }
+
 int web_read_body(web_req *r, size_t limit, vx_buf *out)
 {
     long long cl = r->ri->content_length;
@@ -147,23 +161,56 @@ int web_read_body(web_req *r, size_t limit, vx_buf *out)
     return VX_OK;
 }
 
+/* civetweb's keep-alive rule (should_keep_alive), as far as the request shows. */
+static bool keep_alive(const web_req *r, int status)
+{
+    if (status == 401)
+        return false;
+    const char *h = mg_get_header(r->conn, "Connection");
+    if (!h)
+        return r->ri->http_version && strcmp(r->ri->http_version, "1.1") == 0;
+    return strcasestr(h, "keep-alive") != NULL;
+}
+
+static void add_header(vx_buf *b, const char *name, const char *value)
+{
+    vx_buf_append(b, name, strlen(name));
+    vx_buf_append(b, ": ", 2);
+    vx_buf_append(b, value, strlen(value));
+    vx_buf_append(b, "\r\n", 2);
+}
+
 void web_respond(web_req *r, int status, const char *content_type, const void *body, size_t len,
                  const char *const *extra)
 {
     if (r->responded)
         return;
     r->responded = true;
-    char cl[32];
-    snprintf(cl, sizeof(cl), "%zu", len);
-    mg_response_header_start(r->conn, status);
+    r->status = status;
+    bool head = strcasecmp(r->ri->request_method, "HEAD") == 0;
+    char line[128], date[64];
+    vx_buf b = VX_BUF_INIT;
+    vx_buf_reserve(&b, 256 + (head ? 0 : len));
+    int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status,
+                     mg_get_response_code_text(r->conn, status));
+    vx_buf_append(&b, line, (size_t)n);
     if (content_type)
-        mg_response_header_add(r->conn, "Content-Type", content_type, -1);
-    mg_response_header_add(r->conn, "Content-Length", cl, -1);
+        add_header(&b, "Content-Type", content_type);
+    snprintf(line, sizeof(line), "%zu", len);
+    add_header(&b, "Content-Length", line);
     if (r->srv->cors[0])
-        mg_response_header_add(r->conn, "Access-Control-Allow-Origin", r->srv->cors, -1);
+        add_header(&b, "Access-Control-Allow-Origin", r->srv->cors);
     for (size_t i = 0; extra && extra[i] && extra[i + 1]; i += 2)
-        mg_response_header_add(r->conn, extra[i], extra[i + 1], -1);
-    mg_response_header_send(r->conn);
-    if (len && strcasecmp(r->ri->request_method, "HEAD") != 0)
-        mg_write(r->conn, body, len);
+        add_header(&b, extra[i], extra[i + 1]);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    add_header(&b, "Date", date);
+    add_header(&b, "Connection", keep_alive(r, status) ? "keep-alive" : "close");
+    vx_buf_append(&b, "\r\n", 2);
+    if (len && !head)
+        vx_buf_append(&b, body, len);
+    mg_write(r->conn, b.data, b.len);
+    vx_buf_free(&b);
 }

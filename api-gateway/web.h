@@ -38,12 +38,15 @@ const char *web_method(const web_req *r);
 const char *web_path(const web_req *r);  /* raw, not decoded, without the query */
 const char *web_query(const web_req *r); /* after '?', or NULL */
 const char *web_header(const web_req *r, const char *name); /* NULL when absent */
+const char *web_remote_addr(const web_req *r);              /* the peer's IP address */
 /* Reads the whole body into out. VX_ERR_TOO_LARGE when Content-Length
  * exceeds limit (nothing is read) or a chunked body grows past it;
  * VX_ERR_IO when the client goes away. */
 int web_read_body(web_req *r, size_t limit, vx_buf *out);
-/* Sends the response. extra: NULL-terminated list of name, value pairs
- * (may be NULL). Adds Content-Length and the CORS header. */
+/* Sends the response: status line, headers and body in ONE write. extra:
+ * NULL-terminated list of name, value pairs (may be NULL; values must not
+ * contain CR/LF). Adds Content-Length, the CORS header, Date and
+ * Connection (keep-alive unless the client asked to close, or 401). */
 void web_respond(web_req *r, int status, const char *content_type, const void *body, size_t len,
                  const char *const *extra);
 

@@ -155,3 +155,196 @@ TEST(json_deep_nesting_on_small_stack)
     ASSERT_EQ_INT(rc[0], VX_ERR_INVALID);
     ASSERT_EQ_INT(rc[1], VX_OK);
 }
+
+/* ---- the parser against references --------------------------------------- */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* Every number must parse to exactly strtod's double (the fast path must be
+ * correctly rounded), in the formats clients send: %.9g of floats (vectors),
+ * %.17g of doubles, short decimals, long mantissas, extreme exponents. */
+TEST(json_numbers_bit_exact_with_strtod)
+{
+    vx_arena a;
+    vx_arena_init(&a, 4096);
+    char text[128], err[256];
+    int bad = 0;
+    for (int i = 0; i < 300000 && bad < 5; i++) {
+        uint64_t r = rnd();
+        double x;
+        memcpy(&x, &r, sizeof x);
+        switch (i % 6) {
+        case 0: snprintf(text, sizeof text, "%.9g", (double)(float)((double)(int64_t)r / 9.2e18)); break;
+        case 1: if (!isfinite(x)) continue; snprintf(text, sizeof text, "%.17g", x); break;
+        case 2: snprintf(text, sizeof text, "%.*f", (int)(r % 12), (double)(int64_t)(r >> 20) / 1e6); break;
+        case 3: snprintf(text, sizeof text, "%llu.%llue%d", (unsigned long long)(r % 100000000000ull),
+                         (unsigned long long)(r >> 40), (int)(r % 60) - 30); break;
+        case 4: snprintf(text, sizeof text, "-0.%019llu%llu", (unsigned long long)(r % 10000000000000000000ull),
+                         (unsigned long long)(r >> 50)); break;
+        default: snprintf(text, sizeof text, "%.9ge%d", (double)(r % 1000) / 7.0, (int)(r % 700) - 350); break;
+        }
+        double ref = strtod(text, NULL);
+        vx_value v;
+        int rc = vx_json_parse(text, strlen(text), &a, &v, err, sizeof err);
+        if (isinf(ref)) {
+            if (rc != VX_ERR_INVALID)
+                bad++;
+            continue;
+        }
+        double got;
+        if (rc != VX_OK || !vx_value_as_double(&v, &got) || memcmp(&got, &ref, sizeof got) != 0) {
+            if (!(rc == VX_OK && v.type == VX_VAL_INT && got == ref)) {
+                fprintf(stderr, "  %s: rc %d got %.17g want %.17g\n", text, rc, got, ref);
+                bad++;
+            }
+        }
+        vx_arena_reset(&a);
+    }
+    ASSERT_EQ_INT(bad, 0);
+    vx_value v;
+    /* integers: int64 range exact, beyond it a double */
+    ASSERT_EQ_INT(vx_json_parse("9223372036854775807", 19, &a, &v, err, sizeof err), VX_OK);
+    ASSERT(v.type == VX_VAL_INT && v.u.i == INT64_MAX);
+    ASSERT_EQ_INT(vx_json_parse("123456789012345678901", 21, &a, &v, err, sizeof err), VX_OK);
+    ASSERT(v.type == VX_VAL_DOUBLE && v.u.d == 123456789012345678901.0);
+    ASSERT_EQ_INT(vx_json_parse("-0", 2, &a, &v, err, sizeof err), VX_OK);
+    ASSERT(v.type == VX_VAL_INT && v.u.i == 0);
+    ASSERT_EQ_INT(vx_json_parse("1e-400", 6, &a, &v, err, sizeof err), VX_OK); /* underflow: 0 */
+    ASSERT(v.type == VX_VAL_DOUBLE && v.u.d == 0.0);
+    const char *invalid[] = {"01", "-", "1.", ".5", "1e", "1e+", "+1", "0x10", "1.5e", "--1", "Infinity"};
+    for (size_t i = 0; i < sizeof invalid / sizeof *invalid; i++)
+        ASSERT_MSG(vx_json_parse(invalid[i], strlen(invalid[i]), &a, &v, err, sizeof err) ==
+                       VX_ERR_INVALID, "%s accepted", invalid[i]);
+    vx_arena_fini(&a);
+}
+
+/* jansson tree → vx_value, to compare the two parsers. */
+static void from_jansson(json_t *j, vx_arena *a, vx_value *out)
+{
+    memset(out, 0, sizeof *out);
+    switch (json_typeof(j)) {
+    case JSON_NULL: out->type = VX_VAL_NULL; break;
+    case JSON_TRUE: out->type = VX_VAL_BOOL; out->u.b = true; break;
+    case JSON_FALSE: out->type = VX_VAL_BOOL; break;
+    case JSON_INTEGER: out->type = VX_VAL_INT; out->u.i = json_integer_value(j); break;
+    case JSON_REAL: out->type = VX_VAL_DOUBLE; out->u.d = json_real_value(j); break;
+    case JSON_STRING:
+        out->type = VX_VAL_STRING;
+        out->u.str.len = (uint32_t)json_string_length(j);
+        out->u.str.ptr = vx_arena_strndup(a, json_string_value(j), out->u.str.len);
+        break;
+    case JSON_ARRAY:
+        out->type = VX_VAL_ARRAY;
+        out->u.arr.n = (uint32_t)json_array_size(j);
+        out->u.arr.items = vx_arena_alloc(a, (out->u.arr.n + 1) * sizeof(vx_value));
+        for (uint32_t i = 0; i < out->u.arr.n; i++)
+            from_jansson(json_array_get(j, i), a, &out->u.arr.items[i]);
+        break;
+    case JSON_OBJECT: {
+        out->type = VX_VAL_OBJECT;
+        out->u.obj.items = vx_arena_alloc(a, (json_object_size(j) + 1) * sizeof(vx_member));
+        uint32_t i = 0;
+        for (void *it = json_object_iter(j); it; it = json_object_iter_next(j, it), i++) {
+            out->u.obj.items[i].key = vx_arena_strdup(a, json_object_iter_key(it));
+            out->u.obj.items[i].key_len = (uint32_t)json_object_iter_key_len(it);
+            from_jansson(json_object_iter_value(it), a, &out->u.obj.items[i].value);
+        }
+        out->u.obj.n = i;
+        break;
+    }
+    }
+}
+
+/* Random documents and random corruptions of them: accepted by exactly the
+ * same inputs as jansson (strict mode, duplicates rejected), to the same
+ * tree. Integers stay below 19 digits (jansson rejects larger ones, we
+ * return doubles, by design) and nesting below the depth limit. */
+static void gen_doc(vx_buf *b, int depth)
+{
+    static const char *const atoms[] = {
+        "0", "-1", "42", "3.25", "-0.5e-3", "1E+2", "true", "false", "null", "\"\"",
+        "\"a\\\"b\\\\c\\/\\b\\f\\n\\r\\t\"", "\"\\u00e9\\u4e2d\\ud83d\\ude00\"",
+        "\"h\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80\"", "0.000123456789", "123456789012345678"};
+    uint64_t r = rnd();
+    if (depth > 4 || r % 3 == 0) {
+        const char *s = atoms[(r >> 8) % (sizeof atoms / sizeof *atoms)];
+        vx_buf_append(b, s, strlen(s));
+        return;
+    }
+    int n = (int)((r >> 16) % 5);
+    bool obj = (r >> 24) & 1;
+    vx_buf_append(b, obj ? "{" : "[", 1);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            vx_buf_append(b, (r >> (30 + i)) & 1 ? ", " : ",", (r >> (30 + i)) & 1 ? 2 : 1);
+        if (obj) {
+            char k[16];
+            int kn = snprintf(k, sizeof k, "\"k%d\":", (int)((rnd() % 6)));
+            vx_buf_append(b, k, (size_t)kn);
+        }
+        gen_doc(b, depth + 1);
+    }
+    vx_buf_append(b, obj ? "}" : "]", 1);
+}
+
+TEST(json_accepts_and_rejects_like_jansson)
+{
+    vx_arena a;
+    vx_arena_init(&a, 4096);
+    char err[256];
+    static const char mutations[] = "{}[]\",:\\ \n0-.eEtfnu\x01\xc3\xff\x80";
+    int bad = 0, accepted = 0, rejected = 0;
+    for (int i = 0; i < 40000 && bad < 5; i++) {
+        vx_buf b = VX_BUF_INIT;
+        gen_doc(&b, 0);
+        int muts = (int)(rnd() % 3); /* 0: valid as generated (bar duplicate keys) */
+        for (int m = 0; m < muts && b.len; m++) {
+            size_t at = rnd() % b.len;
+            uint64_t op = rnd();
+            if (op % 3 == 0)
+                b.data[at] = (unsigned char)mutations[(op >> 8) % (sizeof mutations - 1)];
+            else if (op % 3 == 1)
+                memmove(b.data + at, b.data + at + 1, b.len - at - 1), b.len--;
+            else
+                b.len = at; /* truncate */
+        }
+        json_error_t je;
+        json_t *j = json_loadb((const char *)b.data, b.len,
+                               JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+        vx_value ours, theirs;
+        int rc = vx_json_parse((const char *)b.data, b.len, &a, &ours, err, sizeof err);
+        /* jansson accepts NUL in keys; we reject it (header contract) */
+        bool nul_key = j && rc == VX_ERR_INVALID && strstr(err, "NUL");
+        if ((j != NULL) != (rc == VX_OK) && !nul_key) {
+            fprintf(stderr, "  disagree on [%.*s]: jansson %s, ours %s\n", (int)b.len, b.data,
+                    j ? "ok" : je.text, rc ? err : "ok");
+            bad++;
+        } else if (j && rc == VX_OK) {
+            from_jansson(j, &a, &theirs);
+            if (!vx_value_equal(&ours, &theirs)) {
+                fprintf(stderr, "  different trees for [%.*s]\n", (int)b.len, b.data);
+                bad++;
+            }
+            accepted++;
+        } else {
+            rejected++;
+        }
+        if (j)
+            json_decref(j);
+        vx_buf_free(&b);
+        vx_arena_reset(&a);
+    }
+    ASSERT_EQ_INT(bad, 0);
+    ASSERT(accepted > 1000 && rejected > 1000); /* both sides exercised */
+    vx_arena_fini(&a);
+}
