@@ -73,7 +73,9 @@ typedef struct wal_open_opts {
  * the LSN of the first record this process writes. opts may be NULL
  * (ALWAYS, default segment size). VX_ERR_INVALID when next_lsn is not after
  * the last LSN in the log (a stale next_lsn), or when the newest segment has
- * an unrepaired torn tail; VX_ERR_CORRUPT when the newest segment is damaged. */
+ * an unrepaired torn tail; VX_ERR_CORRUPT when the newest segment is damaged;
+ * VX_ERR_CONFLICT when another process holds the data-directory lock
+ * (fsutil.h: DIR/LOCK, held from here until wal_close). */
 int wal_open(wal **out, const char *dir, const wal_open_opts *opts, uint64_t next_lsn);
 /* Makes everything durable, stops the flusher thread, closes, frees. NULL ok. */
 int wal_close(wal *w);
@@ -125,7 +127,9 @@ typedef struct wal_segment_info {
 } wal_segment_info;
 
 typedef struct wal_replay_opts {
-    bool repair;      /* truncate a torn tail in place (and, with accept_loss, the damage) */
+    bool repair;      /* truncate a torn tail in place (and, with accept_loss, the damage);
+                       * takes the data-directory lock (VX_ERR_CONFLICT when another
+                       * process holds it) */
     bool accept_loss; /* damage in the middle: stop there (log loudly) instead of failing */
     /* Skip (without reading) segments whose records all have lsn <= after_lsn:
      * for change-event readers that only want the recent tail. */
