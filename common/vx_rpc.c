@@ -253,7 +253,18 @@ struct vx_rpc_client {
     vx_rpc_slot *free_slots;
     vx_rpc_slot *all_slots;
     uint64_t disconnects; /* times the last connection went away (mu) */
+    /* Dialer watchdog (mu): nng 1.5.2's dialer was seen to stop redialling
+     * after a server was killed and restarted (once in a few hundred
+     * kills): with no connection for VX_RPC_REDIAL_AFTER_MS, the dialer is
+     * replaced by a fresh one. */
+    nng_dialer dialer;
+    char *url;
+    uint64_t down_since_ms; /* when the last connection went away (or open) */
+    uint64_t last_redial_ms;
+    bool redialing;
 };
+
+#define VX_RPC_REDIAL_AFTER_MS 2000
 
 static void vx_rpc_client_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
@@ -288,11 +299,59 @@ static void vx_rpc_client_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
              * flight now. nng runs pipe callbacks without its own locks held,
              * and aborting an idle aio does nothing. */
             c->disconnects++;
+            c->down_since_ms = vx_now_ms();
             for (vx_rpc_slot *sl = c->all_slots; sl; sl = sl->next_all)
                 if (sl->in_use)
                     nng_aio_abort(sl->aio, NNG_ECONNRESET);
         }
     }
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Creates and starts a non-blocking dialer (it keeps redialling). */
+static int vx_rpc_dial(nng_socket sock, const char *url, nng_dialer *out)
+{
+    int rv;
+    nng_dialer d;
+    if ((rv = nng_dialer_create(&d, sock, url)) != 0)
+        return rv;
+    if ((rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, VX_RPC_RECONNECT_MIN_MS)) != 0 ||
+        (rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, VX_RPC_RECONNECT_MAX_MS)) != 0 ||
+        (rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0) {
+        nng_dialer_close(d);
+        return rv;
+    }
+    *out = d;
+    return 0;
+}
+
+/* The watchdog (see struct vx_rpc_client): called when a caller finds no
+ * connection. nng calls happen outside mu; one redial at a time. */
+static void vx_rpc_maybe_redial(vx_rpc_client *c)
+{
+    uint64_t now = vx_now_ms();
+    pthread_mutex_lock(&c->mu);
+    bool go = c->n_pipes == 0 && !c->redialing && now - c->down_since_ms >= VX_RPC_REDIAL_AFTER_MS &&
+              now - c->last_redial_ms >= VX_RPC_REDIAL_AFTER_MS;
+    nng_dialer old = c->dialer;
+    if (go) {
+        c->redialing = true;
+        c->last_redial_ms = now;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (!go)
+        return;
+    VX_WARN("rpc client %s: no connection for %llu ms, restarting the dialer", c->url,
+            (unsigned long long)(now - c->down_since_ms));
+    nng_dialer_close(old);
+    nng_dialer d;
+    int rv = vx_rpc_dial(c->sock, c->url, &d);
+    if (rv != 0)
+        VX_WARN("rpc client %s: cannot restart the dialer: %s", c->url, nng_strerror(rv));
+    pthread_mutex_lock(&c->mu);
+    if (rv == 0)
+        c->dialer = d;
+    c->redialing = false;
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -327,11 +386,14 @@ int vx_rpc_client_open(vx_rpc_client **out, const char *url, size_t max_msg_byte
     if ((rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, vx_rpc_client_pipe_cb, c)) != 0 ||
         (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, vx_rpc_client_pipe_cb, c)) != 0)
         goto nng_fail;
-    if ((rv = nng_dialer_create(&d, c->sock, url)) != 0 ||
-        (rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, VX_RPC_RECONNECT_MIN_MS)) != 0 ||
-        (rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, VX_RPC_RECONNECT_MAX_MS)) != 0 ||
-        (rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0)
+    if ((rv = vx_rpc_dial(c->sock, url, &d)) != 0)
         goto nng_fail;
+    if (!(c->url = strdup(url))) {
+        rv = NNG_ENOMEM;
+        goto nng_fail;
+    }
+    c->dialer = d;
+    c->down_since_ms = vx_now_ms();
     *out = c;
     return VX_OK;
 
@@ -341,6 +403,7 @@ nng_fail:
     if (sock_open)
         nng_close(c->sock);
     free(c->pipes);
+    free(c->url);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     free(c);
@@ -448,6 +511,7 @@ int vx_rpc_call(vx_rpc_client *c, const void *req, size_t req_len, int timeout_m
     if (!vx_rpc_wait_connected(c, wait)) {
         pthread_mutex_unlock(&c->mu);
         nng_msg_free(msg);
+        vx_rpc_maybe_redial(c);
         return VX_ERR_UNAVAILABLE;
     }
     if ((rc = vx_rpc_slot_get(c, &sl)) != VX_OK) {
@@ -499,6 +563,8 @@ int vx_rpc_client_connected(vx_rpc_client *c)
     pthread_mutex_lock(&c->mu);
     int up = c->n_pipes > 0;
     pthread_mutex_unlock(&c->mu);
+    if (!up)
+        vx_rpc_maybe_redial(c);
     return up;
 }
 
@@ -516,6 +582,7 @@ void vx_rpc_client_close(vx_rpc_client *c)
         sl = next;
     }
     free(c->pipes);
+    free(c->url);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     free(c);
