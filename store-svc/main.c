@@ -24,7 +24,9 @@
  *    final snapshot with --snapshot-on-exit), the WAL is synced and closed,
  *    then the store is freed. Exit 0.
  */
+#include <glob.h>
 #include <inttypes.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -40,6 +42,25 @@
 #include "vx_rpc.h"
 #include "vx_signal.h"
 #include "wal.h"
+
+/* Size of the WAL segments in dir: after recovery, what the next start
+ * would replay again unless a snapshot covers it. */
+static uint64_t wal_bytes_on_disk(const char *dir)
+{
+    char pattern[4200];
+    snprintf(pattern, sizeof pattern, "%s/wal-*.log", dir);
+    glob_t g;
+    uint64_t total = 0;
+    if (glob(pattern, 0, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            struct stat sb;
+            if (stat(g.gl_pathv[i], &sb) == 0)
+                total += (uint64_t)sb.st_size;
+        }
+    }
+    globfree(&g);
+    return total;
+}
 
 int main(int argc, char **argv)
 {
@@ -95,7 +116,8 @@ int main(int argc, char **argv)
     snapshotter_opts so = {.wal_bytes = (uint64_t)cfg.snapshot_wal_bytes,
                            .interval_ms = (uint64_t)cfg.snapshot_interval_s * 1000,
                            .prev_lsn = sum.snapshot_lsn,
-                           .base_lsn = sum.next_lsn ? sum.next_lsn - 1 : 0};
+                           .base_lsn = sum.next_lsn ? sum.next_lsn - 1 : 0,
+                           .carried_wal_bytes = sum.replayed ? wal_bytes_on_disk(cfg.data_dir) : 0};
     rc = snapshotter_start(&snaps, st, p, &so);
     if (rc == VX_OK)
         rc = handlers_create(st, &h);

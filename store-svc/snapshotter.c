@@ -41,6 +41,7 @@ struct snapshotter {
     bool running, stop;
     uint64_t last_lsn, prev_lsn;
     uint64_t bytes_at_last; /* wal_stats.bytes when the last snapshot started */
+    uint64_t carried;       /* replayed bytes not yet covered by a snapshot */
     uint64_t last_ms;
     uint64_t count;
     uint64_t retry_at_ms; /* after a failed automatic snapshot: not before this */
@@ -118,6 +119,7 @@ static int take_locked(snapshotter *s, uint64_t *lsn_out)
     s->prev_lsn = s->last_lsn;
     s->last_lsn = L;
     s->bytes_at_last = bytes_at_start;
+    s->carried = 0;
     s->last_ms = vx_now_ms();
     s->count++;
     VX_INFO("snapshot %s: LSN %" PRIu64 ", %" PRIu64 " collections, %" PRIu64
@@ -140,7 +142,7 @@ static bool due(snapshotter *s)
 {
     wal_stats st;
     wal_get_stats(pers_wal(s->p), &st);
-    uint64_t grown = st.bytes - s->bytes_at_last;
+    uint64_t grown = st.bytes - s->bytes_at_last + s->carried;
     if (s->o.wal_bytes && grown >= s->o.wal_bytes)
         return true;
     return s->o.interval_ms && grown && vx_now_ms() - s->last_ms >= s->o.interval_ms;
@@ -175,6 +177,7 @@ int snapshotter_start(snapshotter **out, store *st, pers *p, const snapshotter_o
     s->p = p;
     s->o = *o;
     s->last_lsn = o->prev_lsn;
+    s->carried = o->carried_wal_bytes;
     s->last_ms = vx_now_ms();
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);

@@ -38,6 +38,8 @@ typedef struct snapshotter_opts {
     uint64_t interval_ms; /* and when this long passed with writes since the last; 0: never */
     uint64_t prev_lsn;    /* LSN of the snapshot recovery loaded (0: none) */
     uint64_t base_lsn;    /* newest LSN already in the log at open (pers_summary.next_lsn - 1) */
+    uint64_t carried_wal_bytes; /* WAL bytes recovery replayed: they count towards wal_bytes, so
+                                 * a store that keeps crashing still snapshots (bounded replay) */
 } snapshotter_opts;
 
 /* Starts the background thread (when wal_bytes or interval_ms is set). */
