@@ -94,11 +94,15 @@ int main(int argc, char **argv)
     rc = pers_open(&p, st, &po, &sum, err, sizeof err);
     if (rc) {
         VX_ERROR("recovery of %s failed: %s", cfg.data_dir, err[0] ? err : vx_strerror(rc));
-        fprintf(stderr,
-                "vectron-store: refusing to start: %s\n"
-                "  (inspect with: vectron-check %s; to start anyway and drop the damaged data, "
-                "run with --accept-loss)\n",
-                err[0] ? err : vx_strerror(rc), cfg.data_dir);
+        if (rc == VX_ERR_CONFLICT) /* the data directory lock: another store uses it */
+            fprintf(stderr, "vectron-store: refusing to start: %s\n",
+                    err[0] ? err : vx_strerror(rc));
+        else
+            fprintf(stderr,
+                    "vectron-store: refusing to start: %s\n"
+                    "  (inspect with: vectron-check %s; to start anyway and drop the damaged "
+                    "data, run with --accept-loss)\n",
+                    err[0] ? err : vx_strerror(rc), cfg.data_dir);
         goto out;
     }
     VX_INFO("recovered %s in %" PRIu64 " ms: %" PRIu64 " collections, %" PRIu64
