@@ -517,6 +517,7 @@ static const struct {
     {"DELETE", "/vector/{id}", AUTH_ROLE_WRITE},
     {"POST", "/upsert-text", AUTH_ROLE_WRITE},
     {"POST", "/benchmark", AUTH_ROLE_ADMIN},
+    {"POST", "/benchmark/models", AUTH_ROLE_ADMIN},
 };
 
 auth_role auth_required_role(const char *method, const char *pattern)

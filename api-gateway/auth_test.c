@@ -367,6 +367,7 @@ TEST(auth_route_policy)
         {"DELETE", "/vector/{id}", AUTH_ROLE_WRITE},
         {"POST", "/upsert-text", AUTH_ROLE_WRITE},
         {"POST", "/benchmark", AUTH_ROLE_ADMIN},
+        {"POST", "/benchmark/models", AUTH_ROLE_ADMIN},
         /* Fail closed: an unlisted route needs admin. */
         {"POST", "/admin/keys", AUTH_ROLE_ADMIN},
         {"PATCH", "/collections/{name}", AUTH_ROLE_ADMIN},

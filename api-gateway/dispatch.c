@@ -55,6 +55,7 @@ const route api_routes[] = {
     {"POST", "/search/text", h_search_text, ROUTE_BODY},
     {"GET", "/models", h_models, 0},
     {"POST", "/benchmark", h_benchmark, ROUTE_BODY},
+    {"POST", "/benchmark/models", h_models_bench, ROUTE_BODY},
 };
 const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);
 

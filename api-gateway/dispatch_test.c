@@ -41,6 +41,7 @@ TEST(dispatch_every_spec_route_matches)
         {"GET", "/models", h_models},
         {"GET", "/health", h_health},
         {"POST", "/benchmark", h_benchmark},
+        {"POST", "/benchmark/models", h_models_bench},
     };
     vx_arena a;
     vx_arena_init(&a, 4096);
@@ -98,7 +99,7 @@ TEST(dispatch_content_type)
 }
 
 /* Every route has an explicit role (auth.c's policy): none for /health,
- * admin only for /benchmark; anything else would mean a route was added
+ * admin only for /benchmark and /benchmark/models; anything else would mean a route was added
  * without a policy entry (auth_required_role fails closed to admin). */
 TEST(dispatch_every_route_has_a_role)
 {
@@ -107,7 +108,7 @@ TEST(dispatch_every_route_has_a_role)
         auth_role need = auth_required_role(r->method, r->pattern);
         if (strcmp(r->pattern, "/health") == 0)
             ASSERT_EQ_INT(need, AUTH_ROLE_NONE);
-        else if (strcmp(r->pattern, "/benchmark") == 0)
+        else if (strcmp(r->pattern, "/benchmark") == 0 || strcmp(r->pattern, "/benchmark/models") == 0)
             ASSERT_EQ_INT(need, AUTH_ROLE_ADMIN);
         else
             ASSERT_MSG(need == AUTH_ROLE_READ || need == AUTH_ROLE_WRITE,

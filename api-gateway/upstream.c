@@ -73,11 +73,17 @@ void upstream_configure(upstream *u, int max_inflight, metrics *m)
 
 int upstream_inflight(upstream *u, up_target t) { return atomic_load(&u->inflight[t]); }
 
-static int call(upstream *u, up_target t, vx_request *req, vx_arena *a, vx_reply *rep,
-                char *err, size_t err_len);
+static int call(upstream *u, up_target t, vx_request *req, int timeout_ms, vx_arena *a,
+                vx_reply *rep, char *err, size_t err_len);
 
 int upstream_call(upstream *u, up_target t, vx_request *req, vx_arena *a, vx_reply *rep,
                   char *err, size_t err_len)
+{
+    return upstream_call_timeout(u, t, req, u->timeout_ms, a, rep, err, err_len);
+}
+
+int upstream_call_timeout(upstream *u, up_target t, vx_request *req, int timeout_ms, vx_arena *a,
+                          vx_reply *rep, char *err, size_t err_len)
 {
     uint64_t t0 = vx_now_ns();
     int rc;
@@ -89,7 +95,7 @@ int upstream_call(upstream *u, up_target t, vx_request *req, vx_arena *a, vx_rep
                  target_name(t), u->max_inflight);
         rc = VX_ERR_OVERLOADED;
     } else {
-        rc = call(u, t, req, a, rep, err, err_len);
+        rc = call(u, t, req, timeout_ms, a, rep, err, err_len);
     }
     atomic_fetch_sub(&u->inflight[t], 1);
     if (u->m)
@@ -98,14 +104,14 @@ int upstream_call(upstream *u, up_target t, vx_request *req, vx_arena *a, vx_rep
     return rc;
 }
 
-static int call(upstream *u, up_target t, vx_request *req, vx_arena *a, vx_reply *rep,
-                char *err, size_t err_len)
+static int call(upstream *u, up_target t, vx_request *req, int timeout_ms, vx_arena *a,
+                vx_reply *rep, char *err, size_t err_len)
 {
     vx_buf out = VX_BUF_INIT, in = VX_BUF_INIT;
     int rc;
     req->version = VX_PROTO_VERSION;
     req->request_id = atomic_fetch_add(&u->next_id, 1);
-    req->deadline_ms = (uint32_t)u->timeout_ms;
+    req->deadline_ms = (uint32_t)timeout_ms;
     memset(rep, 0, sizeof(*rep));
     rc = vx_proto_encode_request(req, &out);
     if (rc) {
@@ -113,14 +119,14 @@ static int call(upstream *u, up_target t, vx_request *req, vx_arena *a, vx_reply
         goto done;
     }
     uint64_t t0 = vx_now_us();
-    rc = vx_rpc_call(u->c[t], out.data, out.len, u->timeout_ms, &in);
+    rc = vx_rpc_call(u->c[t], out.data, out.len, timeout_ms, &in);
     if (vx_log_enabled(VX_LOG_DEBUG))
         VX_DEBUG("upstream: %s %s rc=%d %llu us", target_name(t), vx_msg_name(req->type), rc,
                  (unsigned long long)(vx_now_us() - t0));
     if (rc) {
         if (rc == VX_ERR_TIMEOUT) {
             snprintf(err, err_len, "%s service did not answer within %d ms", target_name(t),
-                     u->timeout_ms);
+                     timeout_ms);
         } else {
             if (t == UP_EMBED)
                 rc = VX_ERR_EMBED_UNAVAILABLE;

@@ -37,6 +37,11 @@ int upstream_inflight(upstream *u, up_target t);
 void upstream_close(upstream *u);
 int upstream_call(upstream *u, up_target t, vx_request *req, vx_arena *a, vx_reply *rep,
                   char *err, size_t err_len);
+/* upstream_call with this call's own timeout (and deadline_ms) instead of
+ * the configured one: for the rare long operations (MODELS_BENCH).
+ * timeout_ms > 0. */
+int upstream_call_timeout(upstream *u, up_target t, vx_request *req, int timeout_ms, vx_arena *a,
+                          vx_reply *rep, char *err, size_t err_len);
 /* 1 when a connection to the target is up. */
 int upstream_connected(upstream *u, up_target t);
 

@@ -1,5 +1,5 @@
 /*
- * embed_handlers.c — EMBED, MODELS and HEALTH for vectron-embed (see
+ * embed_handlers.c — EMBED, MODELS, MODELS_BENCH and HEALTH for vectron-embed (see
  * embed_handlers.h). Each registry model gets a slot at creation: its
  * availability reason (NULL = available; environment and files are read
  * once), and its provider object — a remote_provider (openai, cohere,
@@ -305,6 +305,94 @@ static void do_models(embed_service *s, vx_reply *rep, vx_arena *a)
     rep->status = VX_OK;
 }
 
+typedef struct bench_target {
+    embed_service *s;
+    const registry_model *m;
+    uint64_t deadline;
+} bench_target;
+
+static int bench_embed(void *arg, const char **texts, uint32_t n, float *out, char *err, size_t err_len)
+{
+    bench_target *t = arg;
+    if (past(t->deadline)) {
+        snprintf(err, err_len, "deadline passed");
+        return VX_ERR_TIMEOUT;
+    }
+    return compute(t->s, t->m, texts, n, t->deadline, out, err, err_len);
+}
+
+int embed_service_bench_model(embed_service *s, const registry_model *m, uint32_t repeats,
+                              uint64_t deadline_us, float *vecs, embed_bench_result *out, char *err,
+                              size_t err_len)
+{
+    const char *reason;
+    memset(out, 0, sizeof *out);
+    if (!embed_service_model_available(s, m, &reason)) {
+        snprintf(err, err_len, "%s", reason);
+        return VX_ERR_EMBED_UNAVAILABLE;
+    }
+    bench_target t = {s, m, deadline_us};
+    err[0] = '\0';
+    int rc = embed_bench_measure(bench_embed, &t, m->dimensions, repeats, vecs, out, err, err_len);
+    if (rc != VX_OK && !err[0])
+        snprintf(err, err_len, "%s", vx_strerror(rc));
+    return rc;
+}
+
+static void do_models_bench(embed_service *s, const vx_request *req, vx_reply *rep, vx_arena *a)
+{
+    const vx_models_bench_req *q = &req->body.models_bench;
+    const registry *r = s->cfg.reg;
+    uint64_t deadline = req->deadline_ms ? vx_now_us() + (uint64_t)req->deadline_ms * 1000u : 0;
+    uint32_t n = q->models ? q->n_models : (uint32_t)r->n_models;
+    const registry_model **todo = vx_arena_alloc(a, sizeof *todo * (n ? n : 1));
+    for (uint32_t i = 0; i < n; i++) {
+        todo[i] = q->models ? registry_find(r, q->models[i]) : &r->models[i];
+        if (!todo[i]) {
+            set_error(rep, a, VX_ERR_NOT_FOUND, "models[%u]: unknown model \"%s\" (GET /models lists them)", i,
+                      q->models[i]);
+            return;
+        }
+    }
+    uint32_t repeats = q->repeats ? q->repeats : VX_DEFAULT_BENCH_REPEATS;
+    vx_models_bench_rep *br = &rep->body.models_bench;
+    br->default_model = vx_arena_strdup(a, r->default_id);
+    br->n_models = n;
+    br->models = vx_arena_alloc(a, sizeof *br->models * (n ? n : 1));
+    float *vecs = NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        const registry_model *m = todo[i];
+        vx_model_bench *mb = &br->models[i];
+        memset(mb, 0, sizeof *mb);
+        mb->id = vx_arena_strdup(a, m->id);
+        mb->dimensions = m->dimensions;
+        const char *reason;
+        mb->available = embed_service_model_available(s, m, &reason);
+        if (!mb->available) {
+            mb->reason = vx_arena_strdup(a, reason);
+            continue;
+        }
+        if (!vecs) /* one buffer for the largest model */
+            vecs = vx_arena_alloc(a, sizeof(float) * EMBED_BENCH_N_TEXTS * VX_MAX_DIM);
+        char err[512];
+        embed_bench_result res;
+        int rc = embed_service_bench_model(s, m, repeats, deadline, vecs, &res, err, sizeof err);
+        if (rc != VX_OK) {
+            char msg[600];
+            snprintf(msg, sizeof msg, "benchmark failed (%s): %s", vx_errname(rc), err);
+            mb->reason = vx_arena_strdup(a, msg);
+            continue;
+        }
+        mb->single_ms = res.single_ms;
+        mb->batch_ms = res.batch_ms;
+        mb->texts_per_s = res.texts_per_s;
+        mb->contrast = res.c.contrast;
+        mb->within = res.c.within;
+        mb->cross = res.c.cross;
+    }
+    rep->status = VX_OK;
+}
+
 static void put_int(vx_member *mem, vx_arena *a, const char *key, int64_t v)
 {
     mem->key = vx_arena_strdup(a, key);
@@ -368,6 +456,9 @@ void embed_service_dispatch(embed_service *s, const vx_request *req, vx_reply *r
         break;
     case VX_MSG_MODELS:
         do_models(s, rep, a);
+        break;
+    case VX_MSG_MODELS_BENCH:
+        do_models_bench(s, req, rep, a);
         break;
     case VX_MSG_HEALTH:
         do_health(s, rep, a);

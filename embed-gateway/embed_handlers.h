@@ -1,6 +1,14 @@
 /*
- * embed_handlers.h — the embed service's request handling: EMBED, MODELS
- * and HEALTH on decoded messages (proto/vx_proto.h).
+ * embed_handlers.h — the embed service's request handling: EMBED, MODELS,
+ * MODELS_BENCH and HEALTH on decoded messages (proto/vx_proto.h).
+ *
+ * MODELS_BENCH runs embed_bench.h on each requested model (all registry
+ * models when none are named) in registry order, bypassing the cache; an
+ * unknown id fails the whole request with VX_ERR_NOT_FOUND; an unavailable
+ * model is reported with its reason; a model whose run fails (provider
+ * error, deadline) is reported available with reason "benchmark failed:
+ * ..." and the rest are still measured (a model started past the deadline
+ * fails at once).
  *
  * Model availability, decided at creation: "builtin" (use-lite) when its
  * file was loaded and the registry's dimensions match 512; remote providers
@@ -23,6 +31,7 @@
 
 #include <stddef.h>
 
+#include "embed_bench.h"
 #include "embed_cache.h"
 #include "httpc.h"
 #include "registry.h"
@@ -68,6 +77,15 @@ void embed_service_dispatch(embed_service *s, const vx_request *req, vx_reply *r
 /* Availability of one registry model; *reason is static or service-owned
  * (NULL when available). */
 bool embed_service_model_available(const embed_service *s, const registry_model *m, const char **reason);
+
+/* Benchmarks one registry model (embed_bench_measure) straight through its
+ * provider, never the cache. vecs: EMBED_BENCH_N_TEXTS × m->dimensions
+ * floats (caller-owned) for the batch embeddings. deadline_us: absolute
+ * vx_now_us() time, 0 = none. Returns VX_OK, VX_ERR_EMBED_UNAVAILABLE when
+ * the model is unavailable (the reason in err), or the run's error. */
+int embed_service_bench_model(embed_service *s, const registry_model *m, uint32_t repeats,
+                              uint64_t deadline_us, float *vecs, embed_bench_result *out, char *err,
+                              size_t err_len);
 
 /* The worker of a python-provider model (NULL for others or when the model
  * is unavailable); for tests and diagnostics. */

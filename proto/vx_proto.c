@@ -310,6 +310,45 @@ int vxp_check_request(const vx_request *m, char *err, size_t err_len)
         }
         return VX_OK;
     }
+    case VX_MSG_MODELS_BENCH: {
+        const vx_models_bench_req *r = &m->body.models_bench;
+        if (r->models) {
+            TRY(check_count(c, "models", r->models, r->n_models, 1, VX_MAX_LIST_LIMIT));
+            for (uint32_t i = 0; i < r->n_models; i++) {
+                snprintf(pfx, sizeof pfx, "models[%u]", i);
+                TRY(check_str(c, pfx, "", r->models[i], true, VX_MAX_MODEL_LEN));
+            }
+        }
+        return check_range(c, "", "repeats", r->repeats, 1, VX_MAX_BENCH_REPEATS);
+    }
+    }
+    return VX_OK;
+}
+
+/* The measured numbers of a MODELS_BENCH entry: finite; times and rates
+ * ≥ 0; mean cosines in [-1, 1] and their difference in [-2, 2] (plus a
+ * rounding margin). */
+static int check_model_bench(chk *c, const char *pfx, const vx_model_bench *mb)
+{
+    TRY(check_str(c, pfx, "id", mb->id, true, VX_MAX_MODEL_LEN));
+    TRY(check_range(c, pfx, "dimensions", mb->dimensions, 0, VX_MAX_DIM));
+    TRY(check_str(c, pfx, "reason", mb->reason, !mb->available, 4096));
+    if (!mb->available || mb->reason)
+        return VX_OK;
+    const struct {
+        const char *f;
+        double v, lo, hi;
+    } nums[] = {
+        {"single_ms", mb->single_ms, 0, HUGE_VAL},   {"batch_ms", mb->batch_ms, 0, HUGE_VAL},
+        {"texts_per_s", mb->texts_per_s, 0, HUGE_VAL}, {"contrast", mb->contrast, -2.001, 2.001},
+        {"within", mb->within, -1.001, 1.001},       {"cross", mb->cross, -1.001, 1.001},
+    };
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        if (!isfinite(nums[i].v))
+            FAIL(c, VX_ERR_INVALID, "%s%s: not a finite number", pfx, nums[i].f);
+        if (nums[i].v < nums[i].lo || nums[i].v > nums[i].hi)
+            FAIL(c, VX_ERR_INVALID, "%s%s: %g is outside [%g, %g]", pfx, nums[i].f, nums[i].v,
+                 nums[i].lo, nums[i].hi);
     }
     return VX_OK;
 }
@@ -399,6 +438,16 @@ static int check_reply_body(chk *c, const vx_reply *m)
             TRY(check_str(c, pfx, "model_name", mi->model_name, false, VX_MAX_ID_LEN));
             TRY(check_range(c, pfx, "dimensions", mi->dimensions, 0, VX_MAX_DIM));
             TRY(check_str(c, pfx, "reason", mi->reason, false, 4096));
+        }
+        return VX_OK;
+    }
+    case VX_MSG_MODELS_BENCH: {
+        const vx_models_bench_rep *r = &m->body.models_bench;
+        TRY(check_str(c, "", "default", r->default_model, false, VX_MAX_MODEL_LEN));
+        TRY(check_count(c, "models", r->models, r->n_models, 0, VX_MAX_LIST_LIMIT));
+        for (uint32_t i = 0; i < r->n_models; i++) {
+            snprintf(pfx, sizeof pfx, "models[%u].", i);
+            TRY(check_model_bench(c, pfx, &r->models[i]));
         }
         return VX_OK;
     }

@@ -45,6 +45,8 @@
 #define VX_DEFAULT_LIST_LIMIT 100
 #define VX_MAX_MSG_BYTES (64u << 20) /* one bus message */
 #define VX_MAX_CURSOR_LEN 512
+#define VX_MAX_BENCH_REPEATS 20     /* MODELS_BENCH runs per model */
+#define VX_DEFAULT_BENCH_REPEATS 3
 
 /* ---- Index parameters: DEFAULT / MIN / MAX ---- */
 #define VX_HNSW_M_DEFAULT 16
@@ -71,7 +73,8 @@
     X(SEARCH,          30, "search")           \
     X(EVENTS_SINCE,    40, "events_since")     \
     X(EMBED,           50, "embed")            \
-    X(MODELS,          51, "models")
+    X(MODELS,          51, "models")           \
+    X(MODELS_BENCH,    52, "models_bench")
 
 typedef enum vx_msg_type {
 #define VX_MSG_ENUM_(name, code, wire) VX_MSG_##name = (code),
@@ -252,6 +255,35 @@ typedef struct vx_models_rep {
     uint32_t n_models;
 } vx_models_rep;
 
+/* MODELS_BENCH: embed a built-in set of sentences in two topic groups with
+ * each model (embed-gateway/embed_bench.h). */
+typedef struct vx_models_bench_req {
+    const char **models; /* NULL: every registry model; else 1..VX_MAX_LIST_LIMIT ids */
+    uint32_t n_models;
+    uint32_t repeats;    /* 1..VX_MAX_BENCH_REPEATS (decoded default VX_DEFAULT_BENCH_REPEATS) */
+} vx_models_bench_req;
+
+typedef struct vx_model_bench {
+    const char *id;
+    uint32_t dimensions;
+    bool available;     /* the model can embed (vx_model_info.available) */
+    const char *reason; /* why unavailable, or why the run failed; NULL when measured */
+    /* Measured (finite, times ≥ 0) when available && !reason; else 0 and
+     * not on the wire. */
+    double single_ms;   /* one text per request, mean per request */
+    double batch_ms;    /* all texts in one request */
+    double texts_per_s; /* texts / batch time */
+    double contrast;    /* within − cross */
+    double within;      /* mean cosine within a topic group */
+    double cross;       /* mean cosine across the groups */
+} vx_model_bench;
+
+typedef struct vx_models_bench_rep {
+    const char *default_model;
+    vx_model_bench *models;
+    uint32_t n_models;
+} vx_models_bench_rep;
+
 /* ---- Envelope ---- */
 
 typedef struct vx_request {
@@ -269,6 +301,7 @@ typedef struct vx_request {
         vx_search_req search;
         vx_events_req events;
         vx_embed_req embed;
+        vx_models_bench_req models_bench;
     } body; /* HEALTH, COLL_LIST, MODELS: empty map */
 } vx_request;
 
@@ -289,6 +322,7 @@ typedef struct vx_reply {
         vx_events_rep events;
         vx_embed_rep embed;
         vx_models_rep models;
+        vx_models_bench_rep models_bench;
     } body;
 } vx_reply;
 

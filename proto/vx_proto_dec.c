@@ -108,6 +108,18 @@ static int rd_bool(dec *d, obj *map, const char *pfx, const char *key, bool def,
     return VX_OK;
 }
 
+/* a number (float, int or uint) as double; *out = 0 when optional and absent */
+static int rd_double(dec *d, obj *map, const char *pfx, const char *key, bool required,
+                     double *out)
+{
+    obj *o;
+    *out = 0;
+    TRY(field(d, map, pfx, key, required, &o));
+    if (o && !vx_mp_get_number(o, out))
+        return wrong(d, pfx, key, "float", o);
+    return VX_OK;
+}
+
 /* bin of little-endian float32 → 16-byte aligned copy; max_floats bounds it */
 static int rd_floats(dec *d, obj *map, const char *pfx, const char *key, bool required,
                      uint64_t max_floats, const float **out, uint32_t *n_out)
@@ -310,6 +322,11 @@ static int dec_request_body(dec *d, obj *b, vx_request *m)
         TRY(rd_str(d, b, "", "model", false, &m->body.embed.model));
         return rd_strs(d, b, "", "texts", true, VX_MAX_TEXTS, &m->body.embed.texts,
                        &m->body.embed.n_texts);
+    case VX_MSG_MODELS_BENCH: {
+        vx_models_bench_req *r = &m->body.models_bench;
+        TRY(rd_strs(d, b, "", "models", false, VX_MAX_LIST_LIMIT, &r->models, &r->n_models));
+        return rd_u32(d, b, "", "repeats", false, VX_DEFAULT_BENCH_REPEATS, &r->repeats);
+    }
     }
     return VX_OK;
 }
@@ -497,6 +514,33 @@ static int dec_reply_body(dec *d, obj *b, vx_reply *m)
             TRY(rd_bool(d, o, pfx, "is_remote", false, &mi->is_remote));
             TRY(rd_bool(d, o, pfx, "available", false, &mi->available));
             TRY(rd_str(d, o, pfx, "reason", false, &mi->reason));
+        }
+        return VX_OK;
+    }
+    case VX_MSG_MODELS_BENCH: {
+        vx_models_bench_rep *r = &m->body.models_bench;
+        TRY(rd_str(d, b, "", "default", false, &r->default_model));
+        TRY(rd_array(d, b, "", "models", true, VX_MAX_LIST_LIMIT, &arr, &r->n_models));
+        r->models = alloc_n(d, r->n_models, sizeof *r->models);
+        for (uint32_t i = 0; i < r->n_models; i++) {
+            vx_model_bench *mb = &r->models[i];
+            obj *o = vx_mp_array_at(arr, i);
+            snprintf(pfx, sizeof pfx, "models[%u].", i);
+            TRY(need_map(d, o, pfx));
+            TRY(rd_str(d, o, pfx, "id", true, &mb->id));
+            TRY(rd_u32(d, o, pfx, "dimensions", true, 0, &mb->dimensions));
+            obj *av;
+            TRY(field(d, o, pfx, "available", true, &av));
+            if (!vx_mp_get_bool(av, &mb->available))
+                return wrong(d, pfx, "available", "bool", av);
+            TRY(rd_str(d, o, pfx, "reason", false, &mb->reason));
+            bool measured = mb->available && !mb->reason; /* then the numbers are required */
+            TRY(rd_double(d, o, pfx, "single_ms", measured, &mb->single_ms));
+            TRY(rd_double(d, o, pfx, "batch_ms", measured, &mb->batch_ms));
+            TRY(rd_double(d, o, pfx, "texts_per_s", measured, &mb->texts_per_s));
+            TRY(rd_double(d, o, pfx, "contrast", measured, &mb->contrast));
+            TRY(rd_double(d, o, pfx, "within", measured, &mb->within));
+            TRY(rd_double(d, o, pfx, "cross", measured, &mb->cross));
         }
         return VX_OK;
     }

@@ -41,6 +41,11 @@ static void kbool(vx_buf *b, const char *k, bool v)
     key(b, k);
     vx_mp_bool(b, v);
 }
+static void kdouble(vx_buf *b, const char *k, double v)
+{
+    key(b, k);
+    vx_mp_double(b, v);
+}
 static void kvec(vx_buf *b, const char *k, const float *v, size_t n)
 {
     key(b, k);
@@ -165,6 +170,16 @@ static void enc_request_body(vx_buf *b, const vx_request *m)
             kstr(b, "model", e->model);
         key(b, "texts");
         str_array(b, e->texts, e->n_texts);
+        return;
+    }
+    case VX_MSG_MODELS_BENCH: {
+        const vx_models_bench_req *r = &m->body.models_bench;
+        vx_mp_map(b, 1 + (r->models != NULL));
+        if (r->models) {
+            key(b, "models");
+            str_array(b, r->models, r->n_models);
+        }
+        kuint(b, "repeats", r->repeats);
         return;
     }
     }
@@ -299,6 +314,33 @@ static void enc_reply_body(vx_buf *b, const vx_reply *m)
             kbool(b, "available", mi->available);
             if (mi->reason)
                 kstr(b, "reason", mi->reason);
+        }
+        return;
+    }
+    case VX_MSG_MODELS_BENCH: {
+        const vx_models_bench_rep *r = &m->body.models_bench;
+        vx_mp_map(b, 1 + (r->default_model != NULL));
+        if (r->default_model)
+            kstr(b, "default", r->default_model);
+        key(b, "models");
+        vx_mp_array(b, r->n_models);
+        for (uint32_t i = 0; i < r->n_models; i++) {
+            const vx_model_bench *mb = &r->models[i];
+            bool measured = mb->available && !mb->reason;
+            vx_mp_map(b, 3 + (mb->reason != NULL) + (measured ? 6 : 0));
+            kstr(b, "id", mb->id);
+            kuint(b, "dimensions", mb->dimensions);
+            kbool(b, "available", mb->available);
+            if (mb->reason)
+                kstr(b, "reason", mb->reason);
+            if (measured) {
+                kdouble(b, "single_ms", mb->single_ms);
+                kdouble(b, "batch_ms", mb->batch_ms);
+                kdouble(b, "texts_per_s", mb->texts_per_s);
+                kdouble(b, "contrast", mb->contrast);
+                kdouble(b, "within", mb->within);
+                kdouble(b, "cross", mb->cross);
+            }
         }
         return;
     }

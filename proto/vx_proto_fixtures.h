@@ -17,7 +17,7 @@ static const vx_msg_type all_types[] = {
     VX_MSG_HEALTH,        VX_MSG_COLL_CREATE,   VX_MSG_COLL_LIST,     VX_MSG_COLL_INFO,
     VX_MSG_COLL_DELETE,   VX_MSG_POINTS_UPSERT, VX_MSG_POINTS_GET,    VX_MSG_POINTS_DELETE,
     VX_MSG_POINTS_LIST,   VX_MSG_SEARCH,        VX_MSG_EVENTS_SINCE,  VX_MSG_EMBED,
-    VX_MSG_MODELS,
+    VX_MSG_MODELS,        VX_MSG_MODELS_BENCH,
 };
 #define N_TYPES (sizeof all_types / sizeof all_types[0])
 
@@ -74,6 +74,7 @@ static inline const vx_value *sample_meta(vx_arena *a)
 
 static const char *ids3[] = {"a", "b-2", "ü-3"};
 static const char *texts2[] = {"hello world", ""};
+static const char *bench_ids[] = {"use-lite", "oai"};
 
 /* A fully populated request of each type (all optionals set when full). */
 static inline void fixture_request(vx_msg_type t, bool full, vx_arena *a, vx_request *m)
@@ -116,6 +117,9 @@ static inline void fixture_request(vx_msg_type t, bool full, vx_arena *a, vx_req
         break;
     case VX_MSG_EVENTS_SINCE: m->body.events = (vx_events_req){42, 10}; break;
     case VX_MSG_EMBED: m->body.embed = (vx_embed_req){full ? "use-lite" : NULL, texts2, 2}; break;
+    case VX_MSG_MODELS_BENCH:
+        m->body.models_bench = (vx_models_bench_req){full ? bench_ids : NULL, full ? 2 : 0, full ? 2 : 3};
+        break;
     }
 }
 
@@ -179,6 +183,14 @@ static inline void fixture_reply(vx_msg_type t, bool full, vx_arena *a, vx_reply
         mi[0] = (vx_model_info){"use-lite", "local", "USE lite", 512, false, true, NULL};
         mi[1] = (vx_model_info){"oai", "openai", NULL, 1536, true, false, "no API key"};
         m->body.models = (vx_models_rep){full ? "use-lite" : NULL, mi, 2};
+        break;
+    }
+    case VX_MSG_MODELS_BENCH: {
+        vx_model_bench *mb = vx_arena_alloc(a, 3 * sizeof *mb);
+        mb[0] = (vx_model_bench){"use-lite", 512, true, NULL, 1.5, 12.25, 1306.125, 0.375, 0.5, 0.125};
+        mb[1] = (vx_model_bench){"oai", 1536, false, "no API key", 0, 0, 0, 0, 0, 0};
+        mb[2] = (vx_model_bench){"py", 384, true, "benchmark failed: timeout", 0, 0, 0, 0, 0, 0};
+        m->body.models_bench = (vx_models_bench_rep){full ? "use-lite" : NULL, mb, full ? 3 : 1};
         break;
     }
     }

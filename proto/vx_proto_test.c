@@ -164,6 +164,53 @@ TEST(reply_fields_survive)
     vx_arena_fini(&a);
 }
 
+TEST(models_bench_fields_survive)
+{
+    vx_arena a;
+    vx_arena_init(&a, 4096);
+    vx_buf b = VX_BUF_INIT;
+    char err[256];
+    vx_request rq, dq;
+    fixture_request(VX_MSG_MODELS_BENCH, true, &a, &rq);
+    ASSERT_EQ_INT(enc_req(&rq, &b), VX_OK);
+    ASSERT_MSG(dec_req_buf(&b, &a, &dq, err) == VX_OK, "%s", err);
+    ASSERT_EQ_INT(dq.body.models_bench.n_models, 2);
+    ASSERT_STR_EQ(dq.body.models_bench.models[1], "oai");
+    ASSERT_EQ_INT(dq.body.models_bench.repeats, 2);
+    /* an empty body: every model, default repeats */
+    envelope(&b, 1, VX_MSG_MODELS_BENCH, 0);
+    ASSERT_MSG(dec_req_buf(&b, &a, &dq, err) == VX_OK, "%s", err);
+    ASSERT(dq.body.models_bench.models == NULL);
+    ASSERT_EQ_INT(dq.body.models_bench.n_models, 0);
+    ASSERT_EQ_INT(dq.body.models_bench.repeats, VX_DEFAULT_BENCH_REPEATS);
+
+    vx_reply m, d;
+    vx_buf_reset(&b);
+    fixture_reply(VX_MSG_MODELS_BENCH, true, &a, &m);
+    ASSERT_EQ_INT(vx_proto_encode_reply(&m, &b), VX_OK);
+    ASSERT_MSG(vx_proto_decode_reply(b.data, b.len, &a, &d, err, sizeof err) == VX_OK, "%s", err);
+    const vx_models_bench_rep *r = &d.body.models_bench;
+    ASSERT_STR_EQ(r->default_model, "use-lite");
+    ASSERT_EQ_INT(r->n_models, 3);
+    ASSERT_STR_EQ(r->models[0].id, "use-lite");
+    ASSERT_EQ_INT(r->models[0].dimensions, 512);
+    ASSERT(r->models[0].available && r->models[0].reason == NULL);
+    ASSERT_NEAR(r->models[0].single_ms, 1.5, 0);
+    ASSERT_NEAR(r->models[0].batch_ms, 12.25, 0);
+    ASSERT_NEAR(r->models[0].texts_per_s, 1306.125, 0);
+    ASSERT_NEAR(r->models[0].contrast, 0.375, 0);
+    ASSERT_NEAR(r->models[0].within, 0.5, 0);
+    ASSERT_NEAR(r->models[0].cross, 0.125, 0);
+    ASSERT(!r->models[1].available);
+    ASSERT_STR_EQ(r->models[1].reason, "no API key");
+    ASSERT_EQ_INT(r->models[1].dimensions, 1536);
+    ASSERT(r->models[2].available);
+    ASSERT_STR_EQ(r->models[2].reason, "benchmark failed: timeout");
+    ASSERT_NEAR(r->models[2].contrast, 0, 0); /* not measured: not on the wire */
+    vx_buf_free(&b);
+    vx_arena_fini(&a);
+}
+
 TEST(error_reply)
 {
     vx_arena a;
@@ -277,6 +324,7 @@ static const golden goldens[] = {
     {"req_events_since.bin", true, VX_MSG_EVENTS_SINCE, true},
     {"req_embed.bin", true, VX_MSG_EMBED, true},
     {"req_models.bin", true, VX_MSG_MODELS, true},
+    {"req_models_bench.bin", true, VX_MSG_MODELS_BENCH, true},
     {"req_points_delete_filter.bin", true, VX_MSG_POINTS_DELETE, false},
     {"rep_health.bin", false, VX_MSG_HEALTH, true},
     {"rep_coll_create.bin", false, VX_MSG_COLL_CREATE, true},
@@ -291,6 +339,7 @@ static const golden goldens[] = {
     {"rep_events_since.bin", false, VX_MSG_EVENTS_SINCE, true},
     {"rep_embed.bin", false, VX_MSG_EMBED, true},
     {"rep_models.bin", false, VX_MSG_MODELS, true},
+    {"rep_models_bench.bin", false, VX_MSG_MODELS_BENCH, true},
     {"rep_error.bin", false, 0, false},
 };
 

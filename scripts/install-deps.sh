@@ -16,6 +16,8 @@ PKGS=(
   # run + tests
   curl ca-certificates openssl python3 python3-numpy
   nginx-light
+  # vectron-bench-models --png
+  gnuplot-nox
 )
 if [ "${1:-}" = "--bench" ]; then
   PKGS+=(python3-faiss python3-hnswlib libhnswlib-dev g++)
