@@ -33,6 +33,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -95,16 +96,25 @@ struct vx_rpc_server {
     void *arg;
     int n_workers;
     vx_rpc_worker *workers;
+    atomic_bool stopping; /* set by close: workers exit after their current request */
 };
+
+/* Idle workers wake this often to notice a close. Closing the socket under a
+ * worker that is between its handler and nng_ctx_send made nng 1.5.2 panic
+ * (use of a freed ctx), so close stops the workers first, then the socket. */
+#define VX_RPC_STOP_POLL_MS 200
 
 static void *vx_rpc_worker_main(void *p)
 {
     vx_rpc_worker *w = p;
     vx_buf reply = VX_BUF_INIT;
-    for (;;) {
+    while (!atomic_load(&w->srv->stopping)) {
+        nng_aio_set_timeout(w->aio, VX_RPC_STOP_POLL_MS);
         nng_ctx_recv(w->ctx, w->aio);
         nng_aio_wait(w->aio);
         int rv = nng_aio_result(w->aio);
+        if (rv == NNG_ETIMEDOUT)
+            continue;
         if (rv == NNG_ECLOSED)
             break;
         if (rv != 0) {
@@ -122,6 +132,7 @@ static void *vx_rpc_worker_main(void *p)
             continue; /* the client times out; the ctx stays usable */
         }
         nng_aio_set_msg(w->aio, msg);
+        nng_aio_set_timeout(w->aio, NNG_DURATION_INFINITE);
         nng_ctx_send(w->ctx, w->aio);
         nng_aio_wait(w->aio);
         rv = nng_aio_result(w->aio);
@@ -221,14 +232,16 @@ void vx_rpc_server_close(vx_rpc_server *s)
 {
     if (!s)
         return;
-    /* Closing the socket closes every ctx: pending receives end with
-     * NNG_ECLOSED, and a handler still running fails its send and exits. */
-    nng_close(s->sock);
-    for (int i = 0; i < s->n_workers; i++) {
+    /* Workers finish the request they are serving (its reply is sent),
+     * notice the flag within VX_RPC_STOP_POLL_MS and exit; only then is the
+     * socket (and every ctx with it) closed. */
+    atomic_store(&s->stopping, true);
+    for (int i = 0; i < s->n_workers; i++)
         if (s->workers[i].started)
             pthread_join(s->workers[i].thread, NULL);
+    nng_close(s->sock);
+    for (int i = 0; i < s->n_workers; i++)
         nng_aio_free(s->workers[i].aio);
-    }
     free(s->workers);
     free(s);
 }
@@ -329,9 +342,12 @@ static int vx_rpc_dial(nng_socket sock, const char *url, nng_dialer *out)
  * connection. nng calls happen outside mu; one redial at a time. */
 static void vx_rpc_maybe_redial(vx_rpc_client *c)
 {
-    uint64_t now = vx_now_ms();
+    /* now is read under mu: down_since_ms / last_redial_ms are set under mu
+     * from the clock, so they are never later than it (no unsigned wrap). */
     pthread_mutex_lock(&c->mu);
-    bool go = c->n_pipes == 0 && !c->redialing && now - c->down_since_ms >= VX_RPC_REDIAL_AFTER_MS &&
+    uint64_t now = vx_now_ms();
+    uint64_t down_ms = now - c->down_since_ms;
+    bool go = c->n_pipes == 0 && !c->redialing && down_ms >= VX_RPC_REDIAL_AFTER_MS &&
               now - c->last_redial_ms >= VX_RPC_REDIAL_AFTER_MS;
     nng_dialer old = c->dialer;
     if (go) {
@@ -342,7 +358,7 @@ static void vx_rpc_maybe_redial(vx_rpc_client *c)
     if (!go)
         return;
     VX_WARN("rpc client %s: no connection for %llu ms, restarting the dialer", c->url,
-            (unsigned long long)(now - c->down_since_ms));
+            (unsigned long long)down_ms);
     nng_dialer_close(old);
     nng_dialer d;
     int rv = vx_rpc_dial(c->sock, c->url, &d);
@@ -386,14 +402,15 @@ int vx_rpc_client_open(vx_rpc_client **out, const char *url, size_t max_msg_byte
     if ((rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, vx_rpc_client_pipe_cb, c)) != 0 ||
         (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, vx_rpc_client_pipe_cb, c)) != 0)
         goto nng_fail;
-    if ((rv = vx_rpc_dial(c->sock, url, &d)) != 0)
-        goto nng_fail;
+    /* Set before the dialer starts: its pipe callbacks may run at once. */
     if (!(c->url = strdup(url))) {
         rv = NNG_ENOMEM;
         goto nng_fail;
     }
-    c->dialer = d;
     c->down_since_ms = vx_now_ms();
+    if ((rv = vx_rpc_dial(c->sock, url, &d)) != 0)
+        goto nng_fail;
+    c->dialer = d; /* read only by vx_rpc_maybe_redial, after we return */
     *out = c;
     return VX_OK;
 

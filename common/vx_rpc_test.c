@@ -435,15 +435,17 @@ TEST(rpc_close_while_handler_runs)
     vx_rpc_client_close(cli);
     ASSERT(started);
     ASSERT_EQ_INT(finished, 1);
-    /* the caller learns quickly that the server went away */
-    ASSERT_EQ_INT(a.rc, VX_ERR_UNAVAILABLE);
+    /* a graceful close: the request being served gets its reply */
+    ASSERT_EQ_INT(a.rc, VX_OK);
     ASSERT_MSG(a.took_ms < 2000, "caller waited %llu ms", (unsigned long long)a.took_ms);
 }
 
 TEST(rpc_request_not_resent_after_reconnect)
 {
-    /* the server dies while handling a request; its replacement must never
-     * see that request (REQ re-send is off), only new calls */
+    /* the server is closed while handling a request (it still answers it);
+     * its replacement must never see that request (REQ re-send is off), only
+     * new calls. (A server killed mid-request: rpc_no_server_is_unavailable_fast
+     * and the crash harness.) */
     echo_state st1 = {0}, st2 = {0};
     vx_rpc_server *srv = NULL;
     vx_rpc_client *cli = NULL;
@@ -459,7 +461,7 @@ TEST(rpc_request_not_resent_after_reconnect)
     vx_rpc_server_close(srv);
     ASSERT_EQ_INT(vx_rpc_server_open(&srv, url, 1, 1 << 20, echo_handler, &st2), VX_OK);
     pthread_join(th, NULL);
-    ASSERT_EQ_INT(a.rc, VX_ERR_UNAVAILABLE);
+    ASSERT_EQ_INT(a.rc, VX_OK);
     ASSERT_MSG(wait_connected(cli, 3000), "client did not reconnect");
     vx_sleep_ms(300);
     ASSERT_EQ_INT(atomic_load(&st2.seen), 0);
