@@ -185,6 +185,8 @@ static void run_route(api_ctx *c, const route_match *m)
             int rc = web_read_body(c->req, limit, &body);
             if (rc) {
                 vx_buf_free(&body);
+                if (rc == VX_ERR_TIMEOUT)
+                    return; /* web_read_body answered 408 and closed */
                 if (rc == VX_ERR_TOO_LARGE)
                     api_send_error(c, rc, "body: larger than %zu bytes", limit);
                 else

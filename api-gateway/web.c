@@ -34,6 +34,7 @@
 
 struct web_server {
     struct mg_context *ctx;
+    int request_timeout_ms; /* also the bound on reading one request body */
     web_handler handler;
     void *arg;
     char cors[256];
@@ -48,10 +49,44 @@ struct web_req {
     int status;
 };
 
+/* Framing civetweb 1.15 accepts but RFC 9112 says to reject: both
+ * Content-Length and Transfer-Encoding, or Content-Length twice (request
+ * smuggling), and more headers than civetweb keeps (it silently drops those
+ * past its 64th). Returns the status to answer with, 0 when fine. */
+static int web_bad_framing(const struct mg_request_info *ri, const char **why)
+{
+    int n_cl = 0, n_te = 0;
+    for (int i = 0; i < ri->num_headers; i++) {
+        if (strcasecmp(ri->http_headers[i].name, "Content-Length") == 0)
+            n_cl++;
+        else if (strcasecmp(ri->http_headers[i].name, "Transfer-Encoding") == 0)
+            n_te++;
+    }
+    if (ri->num_headers >= WEB_MAX_HEADERS) {
+        *why = "too many request headers";
+        return 431;
+    }
+    if (n_cl > 1 || (n_cl && n_te) || n_te > 1) {
+        *why = "ambiguous message framing (Content-Length with Transfer-Encoding, or repeated)";
+        return 400;
+    }
+    return 0;
+}
+
 static int begin_request(struct mg_connection *conn)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
     web_server *s = ri->user_data;
+    const char *why = NULL;
+    int bad = web_bad_framing(ri, &why);
+    if (bad) {
+        /* mg_send_http_error marks the connection for closing, so bytes
+         * after this request are never parsed as another request. */
+        mg_send_http_error(conn, bad, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
+                           bad == 431 ? "request_header_fields_too_large" : "invalid_argument",
+                           why);
+        return bad;
+    }
     web_req r = {conn, ri, s, false, 0};
     s->handler(s->arg, &r);
     if (!r.responded) {
@@ -78,6 +113,7 @@ int web_start(web_server **out, const web_options *opt, web_handler h, void *arg
     s->handler = h;
     s->arg = arg;
     snprintf(s->cors, sizeof(s->cors), "%s", opt->cors_origin ? opt->cors_origin : "");
+    s->request_timeout_ms = opt->request_timeout_ms;
     char ports[128], threads[16], timeout[16];
     snprintf(ports, sizeof(ports), "%s:%d", opt->bind, opt->port);
     snprintf(threads, sizeof(threads), "%d", opt->threads);
@@ -146,7 +182,25 @@ int web_read_body(web_req *r, size_t limit, vx_buf *out)
     if (cl > 0)
         vx_buf_reserve(out, (size_t)cl);
     char tmp[16384];
+    /* civetweb's request_timeout_ms bounds each read; a client trickling a
+     * byte at a time would hold the thread forever, so the whole body gets
+     * the same bound (slowloris). */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long long ms = (long long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        if (r->srv->request_timeout_ms > 0 && ms > r->srv->request_timeout_ms) {
+            /* answered here, and the connection closed (the unread rest of
+             * the body must not be waited for either) */
+            mg_send_http_error(r->conn, 408,
+                               "{\"error\":{\"code\":\"request_timeout\",\"message\":"
+                               "\"body: not received within %d ms\"}}",
+                               r->srv->request_timeout_ms);
+            r->responded = true;
+            r->status = 408;
+            return VX_ERR_TIMEOUT;
+        }
         int n = mg_read(r->conn, tmp, sizeof(tmp));
         if (n < 0)
             return VX_ERR_IO;

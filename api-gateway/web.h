@@ -39,9 +39,15 @@ const char *web_path(const web_req *r);  /* raw, not decoded, without the query 
 const char *web_query(const web_req *r); /* after '?', or NULL */
 const char *web_header(const web_req *r, const char *name); /* NULL when absent */
 const char *web_remote_addr(const web_req *r);              /* the peer's IP address */
+/* civetweb keeps at most this many request headers; a request with as many
+ * is answered 431 (the rest would be dropped silently). */
+#define WEB_MAX_HEADERS 64
+
 /* Reads the whole body into out. VX_ERR_TOO_LARGE when Content-Length
  * exceeds limit (nothing is read) or a chunked body grows past it;
- * VX_ERR_IO when the client goes away. */
+ * VX_ERR_IO when the client goes away; VX_ERR_TIMEOUT when the body took
+ * longer than the request timeout — then 408 was already sent and the
+ * connection is closed (the caller must not respond). */
 int web_read_body(web_req *r, size_t limit, vx_buf *out);
 /* Sends the response: status line, headers and body in ONE write. extra:
  * NULL-terminated list of name, value pairs (may be NULL; values must not

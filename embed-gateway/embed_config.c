@@ -18,7 +18,10 @@ vx_config_result embed_config_load(embed_config *cfg, int argc, char **argv)
     memset(cfg, 0, sizeof *cfg);
     const vx_conf_row rows[] = {
         {"listen", "VECTRON_EMBED_URL", "--listen", VX_CONF_STRING, &cfg->listen, "tcp://127.0.0.1:5611", 0, 0,
-         NULL, "nng URL the request/reply socket listens on", false},
+         NULL,
+         "nng URL the request/reply socket listens on (loopback by default; keep it tcp://127.0.0.1:... or "
+         "ipc://... -- the bus has no authentication)",
+         false},
         {"registry", "VECTRON_MODELS_FILE", "--registry", VX_CONF_STRING, &cfg->registry,
          "deploy/config/models.json", 0, 0, NULL, "model registry JSON file", false},
         {"use_lite_model", "VX_USE_LITE_MODEL", "--use-lite-model", VX_CONF_STRING, &cfg->use_lite_model,

@@ -26,10 +26,15 @@ vx_config_result store_config_load(store_config *cfg, int argc, char **argv)
 {
     const vx_conf_row rows[] = {
         {"listen", "VECTRON_STORE_URL", "--listen", VX_CONF_STRING, &cfg->listen,
-         "tcp://127.0.0.1:5601", 0, 0, NULL, "nng URL the request/reply socket listens on", false},
+         "tcp://127.0.0.1:5601", 0, 0, NULL,
+         "nng URL the request/reply socket listens on (loopback by default; keep it tcp://127.0.0.1:... or "
+         "ipc://... -- the bus has no authentication)",
+         false},
         {"events_url", "VECTRON_STORE_EVENTS_URL", "--events-url", VX_CONF_STRING,
          &cfg->events_url, "tcp://127.0.0.1:5602", 0, 0, NULL,
-         "nng URL of the change-event PUB socket (every committed write: LSN, collection, op, ids)", false},
+         "nng URL of the change-event PUB socket (every committed write: LSN, collection, op, ids; loopback by "
+         "default; keep it tcp://127.0.0.1:... or ipc://... -- the bus has no authentication)",
+         false},
         {"data_dir", "VECTRON_DATA_DIR", "--data-dir", VX_CONF_STRING, &cfg->data_dir, "./data", 0,
          0, NULL, "directory of the WAL segments and snapshots (created if missing)", false},
         {"workers", "VECTRON_STORE_WORKERS", "--workers", VX_CONF_INT, &cfg->workers, "16", 1, 256,
