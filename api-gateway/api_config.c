@@ -30,7 +30,7 @@ vx_config_result api_config_load(api_config *c, int argc, char **argv)
          "largest accepted request body (larger: 413)", false},
         {"request_timeout_ms", "VECTRON_REQUEST_TIMEOUT_MS", "--request-timeout-ms",
          VX_CONF_INT, &c->request_timeout_ms, STR(API_DEFAULT_TIMEOUT_MS), 100, 600000, NULL,
-         "timeout of each backend call (exceeded: 504)", false},
+         "timeout of each backend call (exceeded: 504), and how long a client may take to send a request line, headers or body (then the connection is closed)", false},
         {"log_level", "VECTRON_LOG_LEVEL", "--log-level", VX_CONF_ENUM, &c->log_level, "info", 0,
          0, "debug|info|warn|error|off", "minimum log level", false},
         {"cors_origin", "VECTRON_CORS_ORIGIN", "--cors-origin", VX_CONF_STRING, &c->cors_origin,
