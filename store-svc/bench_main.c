@@ -9,7 +9,7 @@
  * (dist_dot_many + top-10), build time, memory per vector, save/load time.
  *
  * usage: vectron-bench-index DATASET_DIR [builds=1] [max_seconds=5]
- *        vectron-bench-index --filter-sweep DATASET_DIR [n] [queries=200]
+ *        vectron-bench-index --filter-sweep DATASET_DIR [n] [queries=200] [threads=2]
  *        (filtered collection searches: exact scan vs graph, see filter_sweep)
  * DATASET_DIR holds meta.json, base.f32, query.f32, gt_ids.i32.
  * VX_BENCH_INDEX=FILE (development aid): load the index from FILE when it
@@ -239,15 +239,16 @@ static double sweep_run(const collection *c, const float *q, size_t nq, size_t d
     return ms;
 }
 
-/* usage: --filter-sweep DATASET_DIR [n] [queries=200]: loads the first n
+/* usage: --filter-sweep DATASET_DIR [n] [queries=200] [threads=2]: loads the first n
  * points into a cosine hnsw collection (batches of 1000, metadata
  * {"r": i % 1000}), then for filters matching 0.1 %..50 % times the exact
  * scan and the filtered graph search (ef=64) and the graph's recall against
- * the exact answer. */
+ * the exact answer. queries=1: the load only (its throughput with `threads`
+ * insert threads). */
 static int filter_sweep(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: vectron-bench-index --filter-sweep DATASET_DIR [n] [queries]\n");
+        fprintf(stderr, "usage: vectron-bench-index --filter-sweep DATASET_DIR [n] [queries] [threads]\n");
         return 2;
     }
     const char *dir = argv[1];
@@ -264,6 +265,8 @@ static int filter_sweep(int argc, char **argv)
     if (argc > 2 && (size_t)atol(argv[2]) > 0 && (size_t)atol(argv[2]) < n)
         n = (size_t)atol(argv[2]);
     size_t use_q = argc > 3 ? (size_t)atol(argv[3]) : 200;
+    uint32_t threads = argc > 4 ? (uint32_t)atoi(argv[4]) : COLL_INDEX_THREADS;
+    coll_index_set_threads(threads);
     if (use_q < 1 || use_q > nq)
         use_q = nq;
     float *base = read_file(dir, "base.f32", n * d * sizeof(float));
@@ -291,8 +294,11 @@ static int filter_sweep(int argc, char **argv)
             return fprintf(stderr, "upsert: %s\n", err), 1;
     }
     double load_s = now() - t0;
-    printf("loaded %zu points (d=%zu) through coll_upsert in %.1f s: %.0f points/s\n", n, d, load_s,
-           (double)n / load_s);
+    printf("loaded %zu points (d=%zu) through coll_upsert (batches of 1000, %u insert "
+           "threads) in %.1f s: %.0f points/s\n",
+           n, d, threads, load_s, (double)n / load_s);
+    if (use_q == 1) /* load only */
+        goto done;
     vx_arena_reset(&a);
     const char **ex = vx_arena_alloc(&a, use_q * K * sizeof *ex);
     const char **gr = vx_arena_alloc(&a, use_q * K * sizeof *gr);
@@ -340,6 +346,7 @@ static int filter_sweep(int argc, char **argv)
         if (g != (int)use_q)
             fprintf(stderr, "warning: the graph answered %d of %zu\n", g, use_q);
     }
+done:;
     coll_index_stats st;
     coll_index_get_stats(coll_ann(c), &st);
     printf("index: %llu nodes, %.0f bytes per vector (graph incl. its vector copy)\n",

@@ -7,12 +7,16 @@
  *  - Space: cosine → inner product over the normalised search rows, dot →
  *    inner product, l2 → squared L2. Scores go back to the contract's: cosine
  *    and dot score = −distance, l2 score = sqrt(distance).
- *  - Which path answers a search: the exact scan (coll_search_exact) when the
+ *  - Which path answers a search: the flat scan (coll_search_exact) when the
  *    request says exact, when the collection has fewer than
- *    COLL_INDEX_SMALL live points, when the index is stale (an insert failed;
- *    it is rebuilt on the next write), or when a filter is selective
- *    (estimated matching points < COLL_INDEX_EXACT_MATCHES); otherwise the
- *    graph, with the filter evaluated inside the traversal.
+ *    COLL_INDEX_SMALL live points, or when the index is stale (an insert
+ *    failed; it is rebuilt on the next write); an exact search over the
+ *    matching points only (filter first, then one distance per match) when
+ *    a filter is selective (estimated matching points <
+ *    COLL_INDEX_EXACT_MATCHES); otherwise the graph, with the filter
+ *    evaluated inside the traversal (non-matching nodes are walked through
+ *    but never returned; the search goes on until ef matches are found, so
+ *    k results come back whenever k points match).
  *  - Writes: an upsert batch records its slots (coll_index_note) while the
  *    collection writes its rows, then coll_index_flush links them into the
  *    graph with up to COLL_INDEX_THREADS threads before the caller releases
@@ -95,6 +99,9 @@ int coll_index_rebuild(coll_index *ix, const collection *c);
  * COLL_INDEX_EXACT_MATCHES; 0 = always the graph, UINT32_MAX = always exact
  * when filtered): for benchmarks and tuning. */
 void coll_index_set_exact_matches(uint32_t matches);
+/* Process-wide number of insert threads, 1..COLL_INDEX_THREADS (default
+ * COLL_INDEX_THREADS): for benchmarks. */
+void coll_index_set_threads(uint32_t threads);
 
 size_t coll_index_memory_bytes(const coll_index *ix);
 void coll_index_get_stats(const coll_index *ix, coll_index_stats *out);
