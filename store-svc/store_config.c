@@ -12,7 +12,7 @@
 #define STR(x) STR_(x)
 
 static const char summary[] =
-    "vectron-store: collections, vectors and metadata, exact search; serves the Vectron\n"
+    "vectron-store: collections, vectors and metadata, exact and HNSW search; serves the Vectron\n"
     "protocol (msgpack over nng request/reply) on --listen. Durable: every write is in the\n"
     "WAL of --data-dir before it is acknowledged (per --fsync); start-up recovers the newest\n"
     "snapshot plus the WAL and refuses damaged data unless --accept-loss.\n"
