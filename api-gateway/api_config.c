@@ -60,5 +60,8 @@ vx_config_result api_config_load(api_config *c, int argc, char **argv)
                           "vectron-embed.\nLimits: dimension 1.." STR(VX_MAX_DIM) ", k 1.." STR(
                               VX_MAX_K) ", batch <= " STR(VX_MAX_BATCH) " points, id <= " STR(
                               VX_MAX_ID_LEN) " bytes, collection name [A-Za-z0-9_-]{1,64}, "
-                                             "ef " STR(VX_HNSW_EF_MIN) ".." STR(VX_HNSW_EF_MAX) ".");
+                                             "ef " STR(VX_HNSW_EF_MIN) ".." STR(VX_HNSW_EF_MAX)
+                          ", JSON nesting <= " STR(VX_VALUE_MAX_DEPTH) " levels, metadata <= " STR(
+                              VX_MAX_METADATA_BYTES) " bytes packed, request body <= "
+                                                     "--max-body-bytes.");
 }
