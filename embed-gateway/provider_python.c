@@ -7,6 +7,12 @@
  * interleave their frames. pid > 0 ⇔ fds are open and the ready frame was
  * received. A worker is never left un-reaped: every path that gives up on a
  * process kills it (SIGKILL) and waitpid()s it under the mutex.
+ *
+ * A call waits for w->mu with pthread_mutex_clocklock (monotonic deadline).
+ * GCC 12's ThreadSanitizer does not intercept that function, so under TSan
+ * lock_until() announces the acquisition with the TSan mutex annotations;
+ * without them TSan would see every access under a call's lock as unlocked
+ * and its unlock as an unlock of an unlocked mutex.
  */
 #include "provider_python.h"
 
@@ -33,6 +39,17 @@
 #include "vx_json.h"
 #include "vx_jsonw.h"
 #include "vx_log.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define PYW_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PYW_TSAN 1
+#endif
+#endif
+#ifdef PYW_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
 
 extern char **environ;
 
@@ -64,6 +81,19 @@ static int fail(char *err, size_t len, int code, const char *fmt, ...)
         va_end(ap);
     }
     return code;
+}
+
+/* Locks mu unless the monotonic time `until` passes first; 0 or an errno. */
+static int lock_until(pthread_mutex_t *mu, const struct timespec *until)
+{
+#ifdef PYW_TSAN
+    __tsan_mutex_pre_lock(mu, __tsan_mutex_try_lock);
+    int r = pthread_mutex_clocklock(mu, CLOCK_MONOTONIC, until);
+    __tsan_mutex_post_lock(mu, __tsan_mutex_try_lock | (r != 0 ? __tsan_mutex_try_lock_failed : 0), 0);
+    return r;
+#else
+    return pthread_mutex_clocklock(mu, CLOCK_MONOTONIC, until);
+#endif
 }
 
 /* ---- process lifetime (callers hold mu) -------------------------------- */
@@ -392,7 +422,7 @@ int python_worker_embed(python_worker *w, const char **texts, uint32_t n, uint64
     uint64_t ns = (uint64_t)until.tv_nsec + wait_us * 1000u;
     until.tv_sec += (time_t)(ns / 1000000000u);
     until.tv_nsec = (long)(ns % 1000000000u);
-    if (pthread_mutex_clocklock(&w->mu, CLOCK_MONOTONIC, &until) != 0) {
+    if (lock_until(&w->mu, &until) != 0) {
         vx_buf_free(&req);
         vx_arena_fini(&a);
         return fail(err, err_len, VX_ERR_TIMEOUT, "worker stayed busy (or loading) until the deadline");

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,7 +400,7 @@ TEST(pers_snapshot_during_writes_and_group_commit)
 typedef struct churn_arg {
     node *n;
     int t;
-    volatile int *stop;
+    atomic_int *stop;
 } churn_arg;
 
 static void *churn_writer(void *p)
@@ -409,7 +410,7 @@ static void *churn_writer(void *p)
     vx_arena_init(&a, 1 << 16);
     char prefix[16];
     snprintf(prefix, sizeof prefix, "w%d-", w->t);
-    for (uint32_t i = 0; !*w->stop; i++) {
+    for (uint32_t i = 0; !atomic_load(w->stop); i++) {
         (void)upsert_in(w->n, &a, "d", 4, prefix, i % 50, 3, i + 1, NULL); /* may be NOT_FOUND */
         vx_arena_reset(&a);
     }
@@ -423,7 +424,7 @@ TEST(pers_drop_recreate_racing_writers_replays_exactly)
     node n;
     ASSERT_EQ_INT(node_open(&n, WAL_FSYNC_NONE, false, NULL), VX_OK);
     ASSERT_EQ_INT(create(&n, "d", 4, VX_METRIC_COSINE), VX_OK);
-    volatile int stop = 0;
+    atomic_int stop = 0;
     churn_arg w[3];
     pthread_t th[3];
     for (int t = 0; t < 3; t++) {
@@ -447,7 +448,7 @@ TEST(pers_drop_recreate_racing_writers_replays_exactly)
         vx_arena_reset(&a);
         usleep(500);
     }
-    stop = 1;
+    atomic_store(&stop, 1);
     for (int t = 0; t < 3; t++)
         pthread_join(th[t], NULL);
     vx_arena_fini(&a);

@@ -468,6 +468,11 @@ def main():
         for t in writers:
             t.join(15)
         svc.stop_all()
+    san = svc.sanitizer_reports()
+    if san:
+        failed += 1
+        print("FAIL sanitizer reports in the service logs:\n    " + "\n    ".join(san[:20]))
+        args.keep = True
 
     restart_ms.sort()
     print("--- summary (seed %d, fsync %s) ---" % (args.seed, args.fsync))

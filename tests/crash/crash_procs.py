@@ -223,6 +223,20 @@ class Services:
         if self.store_alive():
             self.stop_store()
 
+    def sanitizer_reports(self):
+        """Sanitizer lines (ASan/UBSan/LSan/TSan) in the store and api logs: a
+        store that a sanitizer stopped would otherwise pass for a kill -9."""
+        out = []
+        for path in (self.store_log, self.api_log):
+            try:
+                with open(path, "rb") as f:
+                    data = f.read().decode("utf-8", "replace")
+            except OSError:
+                continue
+            out += ["[%s] %s" % (os.path.basename(path), l.strip()) for l in data.splitlines()
+                    if any(m in l for m in vxharness.SANITIZER_MARKERS)]
+        return out
+
     def log_tail(self, lines=20, path=None):
         path = path or self.store_log
         try:
