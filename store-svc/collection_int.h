@@ -1,0 +1,52 @@
+/*
+ * collection_int.h — the inside of a collection, shared by the files that
+ * implement it: collection.c (configuration, writes, reads, search) and
+ * coll_restore.c (loading from a snapshot). Nothing else includes this;
+ * everyone else uses collection.h. Invariants: see collection.c.
+ */
+#ifndef COLLECTION_INT_H
+#define COLLECTION_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coll_index.h"
+#include "collection.h"
+#include "idmap.h"
+
+struct collection {
+    vx_coll_config cfg; /* name/model owned */
+    uint32_t dim;
+    float *search; /* cap × dim */
+    float *raw;    /* cap × dim, cosine only */
+    unsigned char **meta;
+    uint32_t *meta_len;
+    uint64_t *dead; /* cap/64 words */
+    uint32_t n_slots;
+    uint32_t cap;
+    uint64_t count;
+    size_t meta_bytes;
+    idmap *ids;
+    /* After a restore, the slabs may be private (copy-on-write) mappings of
+     * the snapshot file, followed by zero-fill address space, instead of
+     * malloc'd memory: map_base/map_len per slab ([0] search, [1] raw; len
+     * 0 = not mapped), room for map_rows rows (>= cap). They are copied into
+     * malloc'd memory only when cap must exceed map_rows (coll_unmap_slabs),
+     * and unmapped by coll_destroy. */
+    void *map_base[2];
+    size_t map_len[2];
+    uint32_t map_rows;
+    /* Approximate index (coll_index.c: HNSW), owned; NULL = flat only. */
+    coll_index *ann;
+};
+
+#define COLL_MIN_CAP 64u
+
+/* Grows the slabs (and per-slot arrays) to hold need rows. */
+int coll_reserve(collection *c, uint64_t need);
+/* Writes row slot: raw (cosine) bit-exact, search normalised (cosine) or as given. */
+void coll_write_vector(collection *c, uint32_t slot, const float *v);
+/* Replaces snapshot-mapped slabs by malloc'd copies of cap rows. */
+int coll_unmap_slabs(collection *c);
+
+#endif
