@@ -145,7 +145,8 @@ run-tls: deps
 # ---- ThreadSanitizer: the threaded services on the integration tests -----------
 tsan-test:
 	@$(MAKE) --no-print-directory -j$(JOBS) SANITIZE=thread BUILD=build-tsan all
-	@TSAN_OPTIONS="halt_on_error=1 exitcode=66" VX_BIN=$(abspath build-tsan/bin) \
+	@TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(abspath tests/tsan.supp)" \
+	  VX_BIN=$(abspath build-tsan/bin) \
 	  scripts/run-tests.sh tsan $(wildcard tests/integration/test_*.py)
 
 # ---- crash test: >= 500 kill -9 of the store under concurrent writers ----------
