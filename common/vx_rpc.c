@@ -266,18 +266,7 @@ struct vx_rpc_client {
     vx_rpc_slot *free_slots;
     vx_rpc_slot *all_slots;
     uint64_t disconnects; /* times the last connection went away (mu) */
-    /* Dialer watchdog (mu): nng 1.5.2's dialer was seen to stop redialling
-     * after a server was killed and restarted (once in a few hundred
-     * kills): with no connection for VX_RPC_REDIAL_AFTER_MS, the dialer is
-     * replaced by a fresh one. */
-    nng_dialer dialer;
-    char *url;
-    uint64_t down_since_ms; /* when the last connection went away (or open) */
-    uint64_t last_redial_ms;
-    bool redialing;
 };
-
-#define VX_RPC_REDIAL_AFTER_MS 2000
 
 static void vx_rpc_client_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
@@ -312,7 +301,6 @@ static void vx_rpc_client_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
              * flight now. nng runs pipe callbacks without its own locks held,
              * and aborting an idle aio does nothing. */
             c->disconnects++;
-            c->down_since_ms = vx_now_ms();
             for (vx_rpc_slot *sl = c->all_slots; sl; sl = sl->next_all)
                 if (sl->in_use)
                     nng_aio_abort(sl->aio, NNG_ECONNRESET);
@@ -336,39 +324,6 @@ static int vx_rpc_dial(nng_socket sock, const char *url, nng_dialer *out)
     }
     *out = d;
     return 0;
-}
-
-/* The watchdog (see struct vx_rpc_client): called when a caller finds no
- * connection. nng calls happen outside mu; one redial at a time. */
-static void vx_rpc_maybe_redial(vx_rpc_client *c)
-{
-    /* now is read under mu: down_since_ms / last_redial_ms are set under mu
-     * from the clock, so they are never later than it (no unsigned wrap). */
-    pthread_mutex_lock(&c->mu);
-    uint64_t now = vx_now_ms();
-    uint64_t down_ms = now - c->down_since_ms;
-    bool go = c->n_pipes == 0 && !c->redialing && down_ms >= VX_RPC_REDIAL_AFTER_MS &&
-              now - c->last_redial_ms >= VX_RPC_REDIAL_AFTER_MS;
-    nng_dialer old = c->dialer;
-    if (go) {
-        c->redialing = true;
-        c->last_redial_ms = now;
-    }
-    pthread_mutex_unlock(&c->mu);
-    if (!go)
-        return;
-    VX_WARN("rpc client %s: no connection for %llu ms, restarting the dialer", c->url,
-            (unsigned long long)down_ms);
-    nng_dialer_close(old);
-    nng_dialer d;
-    int rv = vx_rpc_dial(c->sock, c->url, &d);
-    if (rv != 0)
-        VX_WARN("rpc client %s: cannot restart the dialer: %s", c->url, nng_strerror(rv));
-    pthread_mutex_lock(&c->mu);
-    if (rv == 0)
-        c->dialer = d;
-    c->redialing = false;
-    pthread_mutex_unlock(&c->mu);
 }
 
 int vx_rpc_client_open(vx_rpc_client **out, const char *url, size_t max_msg_bytes)
@@ -402,15 +357,8 @@ int vx_rpc_client_open(vx_rpc_client **out, const char *url, size_t max_msg_byte
     if ((rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, vx_rpc_client_pipe_cb, c)) != 0 ||
         (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, vx_rpc_client_pipe_cb, c)) != 0)
         goto nng_fail;
-    /* Set before the dialer starts: its pipe callbacks may run at once. */
-    if (!(c->url = strdup(url))) {
-        rv = NNG_ENOMEM;
-        goto nng_fail;
-    }
-    c->down_since_ms = vx_now_ms();
     if ((rv = vx_rpc_dial(c->sock, url, &d)) != 0)
         goto nng_fail;
-    c->dialer = d; /* read only by vx_rpc_maybe_redial, after we return */
     *out = c;
     return VX_OK;
 
@@ -420,7 +368,6 @@ nng_fail:
     if (sock_open)
         nng_close(c->sock);
     free(c->pipes);
-    free(c->url);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     free(c);
@@ -528,7 +475,6 @@ int vx_rpc_call(vx_rpc_client *c, const void *req, size_t req_len, int timeout_m
     if (!vx_rpc_wait_connected(c, wait)) {
         pthread_mutex_unlock(&c->mu);
         nng_msg_free(msg);
-        vx_rpc_maybe_redial(c);
         return VX_ERR_UNAVAILABLE;
     }
     if ((rc = vx_rpc_slot_get(c, &sl)) != VX_OK) {
@@ -580,8 +526,6 @@ int vx_rpc_client_connected(vx_rpc_client *c)
     pthread_mutex_lock(&c->mu);
     int up = c->n_pipes > 0;
     pthread_mutex_unlock(&c->mu);
-    if (!up)
-        vx_rpc_maybe_redial(c);
     return up;
 }
 
@@ -599,7 +543,6 @@ void vx_rpc_client_close(vx_rpc_client *c)
         sl = next;
     }
     free(c->pipes);
-    free(c->url);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     free(c);
