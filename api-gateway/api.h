@@ -92,6 +92,9 @@ int api_call(api_ctx *c, up_target t, vx_request *req, vx_reply *rep);
 /* Embeds n texts with model (NULL: default). vectors is n x *dim. On failure
  * answers the error (embed down → 503 embedding_unavailable) and returns it. */
 int api_embed(api_ctx *c, const char *model, const char **texts, uint32_t n, vx_reply *rep);
+/* Reads the body's "text" (required) and "model" (optional) of the
+ * text routes; on a bad body answers 400 naming the field and returns it. */
+int api_body_text_model(api_ctx *c, const char **text, const char **model);
 
 /* Handlers: collections API (handlers_coll.c, handlers_points.c). */
 void h_coll_put(api_ctx *c);

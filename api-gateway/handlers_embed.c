@@ -14,20 +14,25 @@
 #include "vx_clock.h"
 #include "vx_err.h"
 
+int api_body_text_model(api_ctx *c, const char **text, const char **model)
+{
+    int rc = rq_require_object(c->body, c->err, sizeof(c->err));
+    if (!rc)
+        rc = rq_get_string(c->body, "text", "text", VX_MAX_TEXT_LEN, true, text, c->err,
+                           sizeof(c->err));
+    if (!rc)
+        rc = rq_get_string(c->body, "model", "model", VX_MAX_MODEL_LEN, false, model, c->err,
+                           sizeof(c->err));
+    if (rc)
+        api_send_error(c, rc, "%s", c->err);
+    return rc;
+}
+
 void h_embed(api_ctx *c)
 {
     const char *text, *model;
-    int rc = rq_require_object(c->body, c->err, sizeof(c->err));
-    if (!rc)
-        rc = rq_get_string(c->body, "text", "text", VX_MAX_TEXT_LEN, true, &text, c->err,
-                           sizeof(c->err));
-    if (!rc)
-        rc = rq_get_string(c->body, "model", "model", VX_MAX_MODEL_LEN, false, &model, c->err,
-                           sizeof(c->err));
-    if (rc) {
-        api_send_error(c, rc, "%s", c->err);
+    if (api_body_text_model(c, &text, &model))
         return;
-    }
     vx_reply er;
     if (api_embed(c, model, &text, 1, &er))
         return;

@@ -101,15 +101,8 @@ void h_upsert_text(api_ctx *c)
     const char *id, *text, *model;
     if (body_id(c, &id))
         return;
-    int rc = rq_get_string(c->body, "text", "text", VX_MAX_TEXT_LEN, true, &text, c->err,
-                           sizeof(c->err));
-    if (!rc)
-        rc = rq_get_string(c->body, "model", "model", VX_MAX_MODEL_LEN, false, &model, c->err,
-                           sizeof(c->err));
-    if (rc) {
-        api_send_error(c, rc, "%s", c->err);
+    if (api_body_text_model(c, &text, &model))
         return;
-    }
     vx_reply er;
     if (api_embed(c, model, &text, 1, &er))
         return;
@@ -313,17 +306,8 @@ void h_search_text(api_ctx *c)
 {
     const char *text, *model;
     uint32_t k;
-    int rc = rq_require_object(c->body, c->err, sizeof(c->err));
-    if (!rc)
-        rc = rq_get_string(c->body, "text", "text", VX_MAX_TEXT_LEN, true, &text, c->err,
-                           sizeof(c->err));
-    if (!rc)
-        rc = rq_get_string(c->body, "model", "model", VX_MAX_MODEL_LEN, false, &model, c->err,
-                           sizeof(c->err));
-    if (rc) {
-        api_send_error(c, rc, "%s", c->err);
+    if (api_body_text_model(c, &text, &model))
         return;
-    }
     vx_reply er;
     vx_search_rep s;
     if (top_k(c, &k) || api_embed(c, model, &text, 1, &er) ||
