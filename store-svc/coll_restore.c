@@ -18,22 +18,6 @@
 
 /* ---- restore (coll_snapshot.c) ---- */
 
-/* Asks for transparent huge pages on a slab about to be filled at once: a
- * 1.5 GB slab then faults in 2 MB at a time instead of 4 KB (restart time is
- * dominated by page faults otherwise). Advisory; failures are ignored. */
-static void advise_huge(void *p, size_t len)
-{
-#ifdef MADV_HUGEPAGE
-    uintptr_t start = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
-    uintptr_t end = ((uintptr_t)p + len) & ~(uintptr_t)4095;
-    if (end > start)
-        (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
-#else
-    (void)p;
-    (void)len;
-#endif
-}
-
 /* Replaces mapped slabs by malloc'd copies of cap rows. */
 int coll_unmap_slabs(collection *c)
 {
@@ -130,10 +114,6 @@ int coll_restore_begin(collection *c, uint32_t n_slots)
         rc = idmap_reserve(c->ids, n_slots, n_slots);
     if (rc)
         return rc;
-    size_t bytes = (size_t)c->cap * c->dim * sizeof(float);
-    advise_huge(c->search, bytes);
-    if (c->raw)
-        advise_huge(c->raw, bytes);
     /* every slot dead until restored; bits past n_slots stay clear (a new
      * slot appended by an upsert must start live) */
     for (uint32_t s = 0; s < n_slots; s++)

@@ -271,6 +271,23 @@ int coll_upsert_check(const collection *c, const vx_point *pts, uint32_t n, char
 /* ---- storage ---- */
 
 
+/* Asks for transparent huge pages on a slab just grown: a 1.5 GB slab then
+ * faults in 2 MB at a time instead of 4 KB (restart time is dominated by
+ * page faults otherwise) and a scan crosses 512 times fewer pages.
+ * Advisory; failures are ignored. */
+static void advise_huge(void *p, size_t len)
+{
+#ifdef MADV_HUGEPAGE
+    uintptr_t start = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+    uintptr_t end = ((uintptr_t)p + len) & ~(uintptr_t)4095;
+    if (end > start)
+        (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)len;
+#endif
+}
+
 int coll_reserve(collection *c, uint64_t need)
 {
     if (need > UINT32_MAX - 1u)
@@ -298,11 +315,13 @@ int coll_reserve(collection *c, uint64_t need)
         if (!search)
             return VX_ERR_NOMEM;
         c->search = search;
+        advise_huge(search, cap * row);
         if (c->cfg.metric == VX_METRIC_COSINE) {
             float *raw = realloc(c->raw, cap * row);
             if (!raw)
                 return VX_ERR_NOMEM;
             c->raw = raw;
+            advise_huge(raw, cap * row);
         }
     }
     unsigned char **meta = realloc(c->meta, cap * sizeof *meta);
