@@ -9,7 +9,9 @@
 #      plus vectron-embed-bench (the project's fixed 1-thread bench);
 #   3. POST /embed latency through the REST gateway, fresh text vs cache hit,
 #      over one keep-alive connection (scripts/bench-embed-rest.py), with the
-#      gateway's own per-request time and its bus-call time from its log.
+#      gateway's own per-request time and its bus-call time from its log;
+#   4. a cache hit inside vectron-embed (tests/bench/embed_hit.c): the
+#      service's handler alone, and the same request over an nng round trip.
 #
 #   scripts/bench-embed.sh [OUT_DIR]
 #
@@ -164,4 +166,11 @@ python3 scripts/bench-embed-rest.py --port "$PORT" --embed-url "ipc://$SVC/embed
 stop
 trap - EXIT
 rm -rf "$SVC"
+
+# ---- 4. a cache hit inside vectron-embed -----------------------------------------
+gcc -std=c11 -Wall -Wextra -Werror -O2 -D_GNU_SOURCE -pthread -Icommon -Iproto -Iembed-gateway \
+  tests/bench/embed_hit.c build/lib/libvxembed.a build/lib/libvxproto.a build/lib/libvxcommon.a \
+  -lnng -lmsgpackc -lcurl -lopenblas -lm -o "$OUT/embed_hit"
+say "## cache hit inside vectron-embed (handler alone; over nng tcp loopback), load: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$OUT/embed_hit" 3000 "$MODEL" | tee -a "$LOG"
 echo "results in $OUT (results.txt, summary.txt)"
