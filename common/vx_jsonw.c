@@ -9,10 +9,10 @@
 
 #include <inttypes.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "vx_fmtfloat.h"
 #include "vx_log.h"
 
 static void jsonw_die(const char *what)
@@ -171,20 +171,9 @@ void vx_jsonw_uint(vx_jsonw *w, uint64_t v)
     vx_buf_printf(w->out, "%" PRIu64, v);
 }
 
-/* Shortest "%.Ng" (N from lo to hi) that reads back as exactly v. */
-static void put_shortest(vx_buf *out, double v, int lo, int hi, bool as_float)
-{
-    char tmp[40];
-    for (int prec = lo; prec <= hi; prec++) {
-        snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-        if (as_float ? (strtof(tmp, NULL) == (float)v) : (strtod(tmp, NULL) == v))
-            break;
-    }
-    /* "%g" never writes a leading '.', and "inf"/"nan" were excluded; a
-     * bare integer such as "3" is valid JSON. */
-    vx_buf_append(out, tmp, strlen(tmp));
-}
-
+/* Numbers: the shortest decimal that reads back as exactly v, in "%g"
+ * style (vx_fmtfloat.h), formatted in place; finite output is always a
+ * valid JSON number ("3", "-0", "0.1", "1e-07"). */
 void vx_jsonw_double(vx_jsonw *w, double v)
 {
     before_value(w);
@@ -192,7 +181,8 @@ void vx_jsonw_double(vx_jsonw *w, double v)
         vx_buf_append(w->out, "null", 4);
         return;
     }
-    put_shortest(w->out, v, 15, 17, false);
+    vx_buf_reserve(w->out, VX_FMT_BUFSZ);
+    w->out->len += vx_fmt_double(v, (char *)w->out->data + w->out->len);
 }
 
 void vx_jsonw_float(vx_jsonw *w, float v)
@@ -202,7 +192,8 @@ void vx_jsonw_float(vx_jsonw *w, float v)
         vx_buf_append(w->out, "null", 4);
         return;
     }
-    put_shortest(w->out, (double)v, 6, 9, true);
+    vx_buf_reserve(w->out, VX_FMT_BUFSZ);
+    w->out->len += vx_fmt_float(v, (char *)w->out->data + w->out->len);
 }
 
 void vx_jsonw_bool(vx_jsonw *w, bool v)

@@ -7,9 +7,9 @@
  * next value is the member's value. Strings are escaped per RFC 8259:
  * '"', '\\' and control characters (< 0x20, 0x7f) are escaped, and bytes
  * that are not valid UTF-8 are replaced with U+FFFD, so the output is always
- * valid UTF-8 JSON. Doubles are written with the shortest of %.15g/%.17g
- * that round-trips, floats with the shortest of %.6g..%.9g; NaN and
- * infinities are written as null.
+ * valid UTF-8 JSON. Floats and doubles are written with the fewest digits
+ * that read back to the same value (vx_fmtfloat.h: %g-style layout); NaN
+ * and infinities are written as null.
  *
  * Ownership: the writer does not own out; the caller frees it.
  * Misuse (unbalanced end calls, depth overflow) is a programming error and
