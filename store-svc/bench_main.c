@@ -7,6 +7,8 @@
  * QPS with the queries spread over 2 threads. Figures are medians over
  * repetitions (min–max in brackets). Also: exact single-query scan QPS
  * (dist_dot_many + top-10), build time, memory per vector, save/load time.
+ * The graph holds 8-bit codes; searches re-rank with the exact rows of the
+ * base array (hnsw_vector_fn base_row), as a collection does with its slab.
  *
  * usage: vectron-bench-index DATASET_DIR [builds=1] [max_seconds=5]
  *        vectron-bench-index --filter-sweep DATASET_DIR [n] [queries=200] [threads=2]
@@ -24,6 +26,7 @@
 #include "coll_index.h"
 #include "collection.h"
 #include "distance.h"
+#include "distance_sq8.h"
 #include "hnsw.h"
 #include "vx_buf.h"
 #include "vx_clock.h"
@@ -94,8 +97,21 @@ static const char *spread(const double *v, int n, const char *fmt, char *buf, si
     return buf;
 }
 
+/* The re-rank source: row `label` of the base array. */
+typedef struct rows {
+    const float *base;
+    size_t d;
+} rows;
+
+static const float *base_row(void *ctx, uint32_t label)
+{
+    const rows *r = ctx;
+    return r->base + (size_t)label * r->d;
+}
+
 typedef struct job {
     hnsw_index *ix;
+    rows *src; /* exact rows for the re-rank */
     const float *data;
     size_t n, d;
     size_t next; /* atomic work counter */
@@ -120,12 +136,12 @@ static void *build_worker(void *p)
     return NULL;
 }
 
-static void search_one(hnsw_index *ix, const float *q, uint32_t ef, uint32_t *out)
+static void search_one(hnsw_index *ix, rows *src, const float *q, uint32_t ef, uint32_t *out)
 {
     uint32_t n = 0;
     for (int i = 0; i < K; i++)
         out[i] = UINT32_MAX;
-    hnsw_search(ix, q, K, ef, NULL, NULL, out, NULL, &n);
+    hnsw_search(ix, q, K, ef, NULL, NULL, base_row, src, out, NULL, &n);
 }
 
 static void *search_worker(void *p)
@@ -137,7 +153,7 @@ static void *search_worker(void *p)
             break;
         size_t e = s + j->chunk < j->n ? s + j->chunk : j->n;
         for (size_t i = s; i < e; i++)
-            search_one(j->ix, j->data + i * j->d, j->ef, j->found + i * K);
+            search_one(j->ix, j->src, j->data + i * j->d, j->ef, j->found + i * K);
     }
     return NULL;
 }
@@ -349,7 +365,8 @@ static int filter_sweep(int argc, char **argv)
 done:;
     coll_index_stats st;
     coll_index_get_stats(coll_ann(c), &st);
-    printf("index: %llu nodes, %.0f bytes per vector (graph incl. its vector copy)\n",
+    printf("index: %llu nodes, %.0f bytes per vector (graph with 8-bit codes; the float rows "
+           "are the collection's)\n",
            (unsigned long long)st.nodes, (double)st.memory_bytes / (double)n);
     coll_destroy(c);
     vx_arena_fini(&a);
@@ -391,8 +408,9 @@ int main(int argc, char **argv)
     const char *name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
     char b1[128], b2[128], b3[128];
 
-    printf("## Vectron HNSW (C, %s distance kernels) on %s (N=%zu, D=%zu, Q=%zu)\n\n",
-           dist_impl_name(), name, n, d, nq);
+    printf("## Vectron HNSW (C, %s float / %s sq8 kernels) on %s (N=%zu, D=%zu, Q=%zu)\n\n",
+           dist_impl_name(), sq8_impl_name(), name, n, d, nq);
+    rows src = {base, d};
 
     /* exact scan, 1 thread, single query at a time (VX_BENCH_NOSCAN=1 skips) */
     if (!getenv("VX_BENCH_NOSCAN")) {
@@ -429,7 +447,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "hnsw_create failed\n");
             return 1;
         }
-        job bj = {ix, base, n, d, 0, 64, 0, NULL, 0};
+        job bj = {ix, &src, base, n, d, 0, 64, 0, NULL, 0};
         double t0 = now();
         const char *cache = getenv("VX_BENCH_INDEX"); /* dev aid: reuse a saved build */
         FILE *cf = cache ? fopen(cache, "rb") : NULL;
@@ -481,18 +499,18 @@ int main(int argc, char **argv)
         for (int s = 0; s < sweeps; s++, nrep++) {
             for (size_t e = 0; e < N_EF; e++) {
                 for (size_t i = 0; i < 8; i++) /* warm-up */
-                    search_one(ix, query + i * d, EFS[e], found);
+                    search_one(ix, &src, query + i * d, EFS[e], found);
                 size_t done = 0;
                 t0 = now();
                 for (; done < nq; done++) {
-                    search_one(ix, query + done * d, EFS[e], found + done * K);
+                    search_one(ix, &src, query + done * d, EFS[e], found + done * K);
                     if (done >= 20 && now() - t0 > max_seconds) {
                         done++;
                         break;
                     }
                 }
                 q1[e][nrep] = (double)done / (now() - t0);
-                job sj = {ix, query, nq, d, 0, 4, EFS[e], found, 0};
+                job sj = {ix, &src, query, nq, d, 0, 4, EFS[e], found, 0};
                 t0 = now();
                 run_threads(search_worker, &sj);
                 q2[e][nrep] = (double)nq / (now() - t0);
@@ -504,8 +522,9 @@ int main(int argc, char **argv)
     printf("\n### Vectron HNSW, M=%d efC=%d, N=%zu, D=%zu, space ip\n\n", M, EFC, n, d);
     printf("build time, %d threads: %s s (%.0f vectors/s), %d build(s)\n", T,
            spread(tbuild, builds, "%.1f", b1, sizeof b1), (double)n / tbuild[0], builds);
-    printf("memory: %s bytes/vector (raw vector %zu)\n", spread(mem, builds, "%.0f", b2, sizeof b2),
-           d * sizeof(float));
+    printf("memory: %s bytes/vector in the index (8-bit codes + links; the float32 rows the "
+           "re-rank reads, %zu bytes/vector, stay with the caller)\n",
+           spread(mem, builds, "%.0f", b2, sizeof b2), d * sizeof(float));
     printf("save: %s s, load (validate + copy): %s s, %zu bytes\n\n",
            spread(tsave, builds, "%.3f", b1, sizeof b1), spread(tload, builds, "%.3f", b2, sizeof b2),
            saved_bytes);

@@ -15,9 +15,9 @@
  * fraction p matches, i.e. ∝ 1 / p. They cross where n·p — the number of
  * matching points — is about constant, so the switch is a count of
  * estimated matches (COLL_INDEX_EXACT_MATCHES), not a fraction. Measured
- * (384-d, ef=64): the two cross between 10 000 and 20 000 matches at
- * n = 100 000 and between 5 000 and 12 500 at n = 25 000; at 1 % matching
- * the exact path is 3–20× faster, at 50 % the graph is 4–17× faster.
+ * (384-d, ef=64, graph on 8-bit codes): the two cross at about 5 000
+ * matches at n = 100 000 (float-record graph: 10 000–20 000); at 1 %
+ * matching the exact path is ~4× faster, at 50 % the graph is ~16× faster.
  * A failed rebuild leaves the index stale and is retried on the next write.
  */
 #include "coll_index.h"
@@ -264,7 +264,7 @@ int coll_index_restore(coll_index *ix, const collection *c, const void *data, si
         /* the saved graph must index exactly the live slots */
         bool ok = hnsw_dim(loaded) == ix->dim && hnsw_count(loaded) == coll_count(c);
         for (uint32_t s = 0, n = coll_n_slots(c); ok && s < n; s++)
-            if (coll_slot_live(c, s) && !hnsw_vector(loaded, s))
+            if (coll_slot_live(c, s) && !hnsw_contains(loaded, s))
                 ok = false;
         if (!ok) {
             hnsw_destroy(loaded);
@@ -323,6 +323,14 @@ typedef struct filter_ctx {
     const collection *c;
     const vx_filter *f;
 } filter_ctx;
+
+/* The graph's re-rank source: a slot's search row (the graph holds only
+ * quantised codes; the collection's slab has the exact rows). */
+static const float *slot_row(void *p, uint32_t slot)
+{
+    filter_ctx *fc = p;
+    return coll_slot_search_vector(fc->c, slot);
+}
 
 static bool slot_matches(void *p, uint32_t slot)
 {
@@ -497,7 +505,8 @@ int coll_index_search(coll_index *ix, const collection *c, const vx_search_req *
     topk_item *items = vx_arena_alloc(a, (size_t)req->k * sizeof *items);
     uint32_t n = 0;
     filter_ctx fc = {c, f};
-    rc = hnsw_search(ix->h, q, req->k, ef, f ? slot_matches : NULL, &fc, labels, dists, &n);
+    rc = hnsw_search(ix->h, q, req->k, ef, f ? slot_matches : NULL, &fc, slot_row, &fc, labels,
+                     dists, &n);
     if (rc) {
         snprintf(err, err_len, "search: %s", vx_strerror(rc));
         return rc;

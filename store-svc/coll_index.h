@@ -28,8 +28,9 @@
  * restore need the write lock; search/save/memory/stats a read lock
  * (concurrent searches are safe: hnsw_search is lock-free for readers).
  *
- * Ownership: the coll_index owns its graph (with copies of the vectors) and
- * its pending-slot list; coll_index_destroy frees them. Search results are
+ * Ownership: the coll_index owns its graph (8-bit codes of the vectors; the
+ * exact float rows stay in the collection, which re-ranks from them) and its
+ * pending-slot list; coll_index_destroy frees them. Search results are
  * allocated in the caller's arena.
  */
 #ifndef COLL_INDEX_H
@@ -48,7 +49,7 @@
 #define COLL_INDEX_SMALL 2000u
 /* A filtered search takes the exact scan when fewer points are estimated to
  * match than this (the estimate: the filter evaluated on a sample). */
-#define COLL_INDEX_EXACT_MATCHES 10000u
+#define COLL_INDEX_EXACT_MATCHES 5000u
 /* Filter evaluations of the selectivity sample. */
 #define COLL_INDEX_SAMPLE 512u
 /* Threads linking one upsert batch (and a rebuild); capped by online CPUs. */

@@ -1,8 +1,9 @@
 /*
  * hnsw.c — index lifecycle and shared plumbing: create/destroy, segmented
  * node storage, the label map, the pool of per-search scratch contexts,
- * node spinlocks, and the small accessors (count, memory, vector). The
- * heaps of the search loop are inline in hnsw_int.h.
+ * node spinlocks, quantisation of a vector into its record, and the small
+ * accessors (count, memory, contains). The heaps and distances of the
+ * search loop are inline in hnsw_int.h.
  *
  * The algorithms live in hnsw_insert.c (Algorithms 1 and 4),
  * hnsw_search.c (Algorithms 2 and 5), hnsw_delete.c (tombstones) and
@@ -35,8 +36,11 @@ int hnsw_init_fields(hnsw_index *ix, uint32_t dim, hnsw_space space, uint32_t m,
     ix->ml = 1.0 / log((double)m);
     ix->seed = seed;
     ix->rng = seed;
-    ix->vec_off = sizeof(hnsw_node) + (size_t)ix->m0 * sizeof(uint32_t);
-    ix->stride = (ix->vec_off + (size_t)dim * sizeof(float) + 63u) & ~(size_t)63u;
+    ix->links_end = sizeof(hnsw_node) + (size_t)ix->m0 * sizeof(uint32_t);
+    ix->code_off = ix->links_end;
+    ix->sq_off = (ix->code_off + dim + 3u) & ~(size_t)3u;
+    ix->data_len = ix->sq_off + sizeof(hnsw_sq) - ix->links_end;
+    ix->stride = (ix->links_end + ix->data_len + 63u) & ~(size_t)63u;
     ix->entry = (uint64_t)HNSW_NONE;
     pthread_mutex_init(&ix->lock, NULL);
     pthread_mutex_init(&ix->ctx_lock, NULL);
@@ -78,6 +82,7 @@ void hnsw_destroy(hnsw_index *ix)
         free(c->marks);
         free(c->cand);
         free(c->res);
+        free(c->vecs);
         free(c);
     }
     pthread_mutex_destroy(&ix->lock);
@@ -155,31 +160,50 @@ void hnsw_node_unlock(hnsw_node *n)
     __atomic_clear(&n->lock, __ATOMIC_RELEASE);
 }
 
+/* ---- quantisation --------------------------------------------------------------- */
+
+void hnsw_encode_into(const hnsw_index *ix, hnsw_node *n, const float *v)
+{
+    hnsw_sq p;
+    sq8_encode(v, ix->dim, (uint8_t *)n + ix->code_off, &p.lo, &p.scale);
+    memcpy((unsigned char *)n + ix->sq_off, &p, sizeof p);
+}
+
 /* ---- scratch contexts ---------------------------------------------------------- */
 
-int hnsw_ctx_reserve(hnsw_ctx *c, size_t ncand, size_t nres)
+/* Returns arr grown (elem bytes each, capacity *cap) to at least want,
+ * doubling from 256, and adds the growth to ix->ctx_bytes; on allocation
+ * failure returns arr unchanged and sets *rc. */
+static void *grow(hnsw_index *ix, void *arr, size_t *cap, size_t want, size_t elem, int *rc)
 {
-    if (ncand > c->ccap) {
-        size_t cap = c->ccap ? c->ccap : 256;
-        while (cap < ncand)
-            cap *= 2;
-        hnsw_pair *p = realloc(c->cand, cap * sizeof *p);
-        if (!p)
-            return VX_ERR_NOMEM;
-        c->cand = p;
-        c->ccap = cap;
+    if (want <= *cap)
+        return arr;
+    size_t n = *cap ? *cap : 256;
+    while (n < want)
+        n *= 2;
+    void *p = realloc(arr, n * elem);
+    if (!p) {
+        *rc = VX_ERR_NOMEM;
+        return arr;
     }
-    if (nres > c->rcap) {
-        size_t cap = c->rcap ? c->rcap : 256;
-        while (cap < nres)
-            cap *= 2;
-        hnsw_pair *p = realloc(c->res, cap * sizeof *p);
-        if (!p)
-            return VX_ERR_NOMEM;
-        c->res = p;
-        c->rcap = cap;
-    }
-    return VX_OK;
+    __atomic_add_fetch(&ix->ctx_bytes, (n - *cap) * elem, __ATOMIC_RELAXED);
+    *cap = n;
+    return p;
+}
+
+int hnsw_ctx_reserve(hnsw_index *ix, hnsw_ctx *c, size_t ncand, size_t nres)
+{
+    int rc = VX_OK;
+    c->cand = grow(ix, c->cand, &c->ccap, ncand, sizeof *c->cand, &rc);
+    c->res = grow(ix, c->res, &c->rcap, nres, sizeof *c->res, &rc);
+    return rc;
+}
+
+int hnsw_ctx_reserve_vecs(hnsw_index *ix, hnsw_ctx *c, size_t n)
+{
+    int rc = VX_OK;
+    c->vecs = grow(ix, c->vecs, &c->vcap, n, sizeof *c->vecs, &rc);
+    return rc;
 }
 
 /* Takes a context from the pool (or makes one) whose visited array covers
@@ -265,13 +289,11 @@ size_t hnsw_memory_bytes(const hnsw_index *ix)
     return bytes + __atomic_load_n(&ix->ctx_bytes, __ATOMIC_RELAXED);
 }
 
-const float *hnsw_vector(const hnsw_index *ix, uint32_t label)
+bool hnsw_contains(const hnsw_index *ix, uint32_t label)
 {
     hnsw_index *mix = (hnsw_index *)ix;
-    const float *v = NULL;
     pthread_mutex_lock(&mix->lock);
-    if (label < ix->label_cap && ix->label_map[label] != HNSW_NONE)
-        v = hnsw_vec(ix, hnsw_node_at(ix, ix->label_map[label]));
+    bool live = label < ix->label_cap && ix->label_map[label] != HNSW_NONE;
     pthread_mutex_unlock(&mix->lock);
-    return v;
+    return live;
 }

@@ -3,9 +3,16 @@
  * (Algorithm 4, extendCandidates = false, keepPrunedConnections = false, as
  * in hnswlib).
  *
+ * Distances: the new vector is float32 and every stored node is codes
+ * (hnsw_int.h), so new-vs-stored distances are the asymmetric hnsw_dist;
+ * the stored-vs-stored distances of Algorithm 4 (is candidate e closer to
+ * an already kept neighbour r than to the base?) decode e into a float
+ * scratch row once and score it against the codes of r and of the base:
+ * distances between dequantised vectors, both sides measured alike.
+ *
  * An insert runs in two phases so that searches never reach a half-linked
  * node:
- *   1. reserve a record, write label, level and vector; descend greedily
+ *   1. reserve a record, write label, level and codes; descend greedily
  *      from the entry point to the node's level, then for each layer from
  *      min(L, l) down to 0 run SEARCH-LAYER with efConstruction and write the
  *      heuristic's choice as the new node's own list. Nothing points at the
@@ -50,34 +57,46 @@ static int pair_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Algorithm 4: from candidates sorted nearest-first (d = distance to the
- * base element), keep e only if it is closer to the base than to every
- * element already kept. Returns the number kept (<= max), in out[]. */
-static uint32_t select_heuristic(const hnsw_index *ix, const hnsw_pair *cand, size_t n,
-                                 uint32_t max, uint32_t *out)
+/* Algorithm 4: from candidates sorted nearest-first (by d, their distance
+ * to the base element), keep e only if it is closer to the base than to
+ * every element already kept. Returns the number kept (<= max), in out[].
+ * Both sides of that comparison are measured the same way — e decoded
+ * (into ebuf, dim floats) against the codes of the base and of each kept
+ * element — so equal vectors compare equal: a node re-inserted next to the
+ * tombstone of its own old vector (equal codes) does not see every
+ * candidate as "closer to the tombstone" through quantisation noise. */
+static uint32_t select_heuristic(const hnsw_index *ix, const hnsw_node *base,
+                                 const hnsw_pair *cand, size_t n, uint32_t max, uint32_t *out,
+                                 float *ebuf)
 {
     uint32_t kept = 0;
-    const float *kv[VX_HNSW_M_MAX * 2];
+    const hnsw_node *kn[VX_HNSW_M_MAX * 2];
     for (size_t i = 0; i < n && kept < max; i++) {
-        const float *ev = hnsw_vec(ix, hnsw_node_at(ix, cand[i].id));
+        const hnsw_node *en = hnsw_node_at(ix, cand[i].id);
         bool good = true;
-        for (uint32_t r = 0; r < kept; r++) {
-            if (hnsw_dist(ix, ev, kv[r]) < cand[i].d) {
-                good = false;
-                break;
+        if (kept > 0) {
+            hnsw_q ev = hnsw_decode(ix, en, ebuf);
+            float to_base = hnsw_dist(ix, &ev, base);
+            for (uint32_t r = 0; r < kept; r++) {
+                if (hnsw_dist(ix, &ev, kn[r]) < to_base) {
+                    good = false;
+                    break;
+                }
             }
         }
         if (good) {
-            kv[kept] = ev;
+            kn[kept] = en;
             out[kept++] = cand[i].id;
         }
     }
     return kept;
 }
 
-/* Adds q to e's list at layer lc (Algorithm 1, lines 11–16). */
-static void add_link(hnsw_index *ix, uint32_t e, uint32_t q, const float *qv, uint32_t lc,
-                     hnsw_pair *scratch)
+/* Adds q to e's list at layer lc (Algorithm 1, lines 11–16). A full list
+ * is re-chosen by the heuristic among its members and q, with e as the
+ * base (decoded into vbuf; vbuf + dim is the heuristic's scratch row). */
+static void add_link(hnsw_index *ix, uint32_t e, uint32_t q, uint32_t lc, hnsw_pair *scratch,
+                     float *vbuf)
 {
     hnsw_node *en = hnsw_node_at(ix, e);
     uint32_t max = lc == 0 ? ix->m0 : ix->m;
@@ -94,16 +113,16 @@ static void add_link(hnsw_index *ix, uint32_t e, uint32_t q, const float *qv, ui
         hnsw_st(&list[1 + cnt], q);
         hnsw_st(&list[0], cnt + 1);
     } else {
-        const float *ev = hnsw_vec(ix, en);
+        hnsw_q ev = hnsw_decode(ix, en, vbuf);
         for (uint32_t j = 0; j < cnt; j++) {
             scratch[j].id = list[1 + j];
-            scratch[j].d = hnsw_dist(ix, ev, hnsw_vec(ix, hnsw_node_at(ix, scratch[j].id)));
+            scratch[j].d = hnsw_dist(ix, &ev, hnsw_node_at(ix, scratch[j].id));
         }
         scratch[cnt].id = q;
-        scratch[cnt].d = hnsw_dist(ix, ev, qv);
+        scratch[cnt].d = hnsw_dist(ix, &ev, hnsw_node_at(ix, q));
         qsort(scratch, cnt + 1, sizeof *scratch, pair_cmp);
         uint32_t sel[VX_HNSW_M_MAX * 2];
-        uint32_t n = select_heuristic(ix, scratch, cnt + 1, max, sel);
+        uint32_t n = select_heuristic(ix, en, scratch, cnt + 1, max, sel, vbuf + ix->dim);
         for (uint32_t j = 0; j < n; j++)
             hnsw_st(&list[1 + j], sel[j]);
         hnsw_st(&list[0], n);
@@ -125,10 +144,10 @@ static int new_node(hnsw_index *ix, uint32_t label, const float *vec, uint32_t l
     if (rc != VX_OK)
         return rc; /* the id is lost; its record does not exist */
     hnsw_node *n = hnsw_node_at(ix, id);
-    memset(n, 0, ix->vec_off);
+    memset(n, 0, ix->stride); /* padding too: saved records are deterministic */
     n->label = label;
     n->flags = HNSW_F_DELETED;
-    memcpy((unsigned char *)n + ix->vec_off, vec, (size_t)ix->dim * sizeof(float));
+    hnsw_encode_into(ix, n, vec);
     uint32_t k;
     size_t off;
     hnsw_seg_of(id, &k, &off);
@@ -162,7 +181,7 @@ int hnsw_insert(hnsw_index *ix, uint32_t label, const float *vec)
         return rc;
     hnsw_node *qn = hnsw_node_at(ix, id);
     level = qn->level;
-    const float *qv = hnsw_vec(ix, qn);
+    hnsw_q qv = hnsw_query(ix, vec);
 
     /* label map: replace = tombstone the old node */
     pthread_mutex_lock(&ix->lock);
@@ -192,14 +211,15 @@ int hnsw_insert(hnsw_index *ix, uint32_t label, const float *vec)
     hnsw_ctx *c = hnsw_ctx_acquire(ix);
     size_t scratch_n = (ix->ef_construction > ix->m0 ? ix->ef_construction : ix->m0) + 1;
     hnsw_pair *scratch = malloc(scratch_n * sizeof *scratch);
-    if (!c || !scratch) {
+    float *vbuf = malloc(2 * (size_t)ix->dim * sizeof *vbuf); /* two decoded rows */
+    if (!c || !scratch || !vbuf) {
         rc = VX_ERR_NOMEM;
         goto out;
     }
 
     /* Phase 1 (Algorithm 1, lines 5–10 and 11's "set neighbourhood(q)") */
-    hnsw_pair ep = {hnsw_dist(ix, qv, hnsw_vec(ix, hnsw_node_at(ix, ep_id))), ep_id};
-    ep = hnsw_greedy(ix, qv, ep, top, level);
+    hnsw_pair ep = {hnsw_dist(ix, &qv, hnsw_node_at(ix, ep_id)), ep_id};
+    ep = hnsw_greedy(ix, &qv, ep, top, level);
     uint32_t start = level < top ? level : top;
     /* this node's chosen neighbours per layer, kept for phase 2 (its own
      * lists may already change under other inserts once it is linked) */
@@ -210,7 +230,7 @@ int hnsw_insert(hnsw_index *ix, uint32_t label, const float *vec)
             memset(c->marks, 0, (size_t)c->mcap * sizeof *c->marks);
             c->gen = 1;
         }
-        rc = hnsw_search_layer(ix, c, qv, &ep, 1, ix->ef_construction, lc, false, NULL, NULL,
+        rc = hnsw_search_layer(ix, c, &qv, &ep, 1, ix->ef_construction, lc, false, NULL, NULL,
                                &nw);
         if (rc != VX_OK)
             goto out;
@@ -218,7 +238,7 @@ int hnsw_insert(hnsw_index *ix, uint32_t label, const float *vec)
         for (size_t i = n; i > 0; i--)
             scratch[i - 1] = hnsw_maxheap_pop(c->res, &nw); /* nearest first */
         uint32_t *list = hnsw_list(ix, id, qn, lc);
-        uint32_t ns = select_heuristic(ix, scratch, n, ix->m, sel[lc]);
+        uint32_t ns = select_heuristic(ix, qn, scratch, n, ix->m, sel[lc], vbuf);
         n_sel[lc] = ns;
         for (uint32_t j = 0; j < ns; j++)
             hnsw_st(&list[1 + j], sel[lc][j]);
@@ -230,7 +250,7 @@ int hnsw_insert(hnsw_index *ix, uint32_t label, const float *vec)
     /* Phase 2 (Algorithm 1, lines 11–16): reverse links, then entry point */
     for (uint32_t lc = start + 1; lc-- > 0;)
         for (uint32_t j = 0; j < n_sel[lc]; j++)
-            add_link(ix, sel[lc][j], id, qv, lc, scratch);
+            add_link(ix, sel[lc][j], id, lc, scratch, vbuf);
     if (level > top) {
         pthread_mutex_lock(&ix->lock);
         if (level > (uint32_t)(ix->entry >> 32))
@@ -239,6 +259,7 @@ int hnsw_insert(hnsw_index *ix, uint32_t label, const float *vec)
         pthread_mutex_unlock(&ix->lock);
     }
 out:
+    free(vbuf);
     free(scratch);
     if (c)
         hnsw_ctx_release(ix, c);

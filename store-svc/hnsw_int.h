@@ -2,16 +2,35 @@
  * hnsw_int.h — internal layout shared by the hnsw_*.c files (not for users
  * of the index; the public API is hnsw.h).
  *
+ * Design: the graph stores 8-bit scalar-quantised codes, not the float32
+ * vectors. Each vector is quantised on its own (distance_sq8.h: lo = min,
+ * scale = (max − min) / 255; no training, so inserts of drifting data need
+ * nothing global). The traversal scores the float32 query against codes
+ * (asymmetric distance: no error on the query side). That cuts a node from
+ * about 1 750 to 576 bytes at D=384, M=16: a scored neighbour costs 7
+ * cache lines instead of 25, and much of the 58 MB graph of 100 000
+ * vectors stays in a 32 MB last-level cache (measured: search and build
+ * about 2x hnswlib's, which the float records only matched; see
+ * docs/BENCHMARKS.md). Because codes are approximate, hnsw_search
+ * re-scores the ef best candidates exactly with float32 vectors the caller
+ * supplies (hnsw_vector_fn: the index owns no float32 copy) and returns the
+ * top k with exact distances. Inserts also arrive in float32 (asymmetric
+ * new-vs-stored distances); the neighbour heuristic's stored-vs-stored
+ * distances decode one side into a float scratch row and score it against
+ * the other's codes.
+ *
  * Node records. Every graph node is one fixed-size, cache-line aligned
  * record holding everything layer 0 needs:
  *
- *     hnsw_node header (16 bytes) | u32 links0[m0] | float vec[dim] | pad to 64
+ *     hnsw_node header (16 bytes) | u32 links0[m0] | u8 code[dim] | pad to 4
+ *     | hnsw_sq {float lo, scale} | pad to 64
  *
  * so a layer-0 step touches one record per neighbour. Records live in
  * segments of geometrically growing size (segment k holds 1024<<k records),
  * so the array grows without ever moving a record: concurrent searches can
  * keep pointers while inserts append. A node id maps to (segment, offset)
- * with one count-leading-zeros.
+ * with one count-leading-zeros. Codes and lo/scale are written once, before
+ * the node is published, and never change.
  *
  * Upper layers (level >= 1) are rarer (1/M of nodes): each such node owns a
  * malloc'd block of level * (1 + m) u32: for layer l (1-based) the count
@@ -29,6 +48,7 @@
 #define HNSW_INT_H
 
 #include "distance.h"
+#include "distance_sq8.h"
 #include "hnsw.h"
 
 #include <pthread.h>
@@ -50,10 +70,22 @@ typedef struct hnsw_node {
     uint8_t pad0;
     uint32_t pad1;
     uint32_t n0;    /* layer-0 neighbour count, atomic; links0 follow it */
-    /* uint32_t links0[m0]; float vec[dim]; */
+    /* uint32_t links0[m0]; uint8_t code[dim]; hnsw_sq params; */
 } hnsw_node;
 _Static_assert(sizeof(hnsw_node) == 16, "node header layout");
 _Static_assert(__builtin_offsetof(hnsw_node, n0) + 4 == sizeof(hnsw_node), "n0 before links0");
+
+/* Per-vector quantisation parameters (distance_sq8.h), after the codes. */
+typedef struct hnsw_sq {
+    float lo, scale;
+} hnsw_sq;
+
+/* A float32 vector being scored against codes, with Σv (the inner product
+ * with a dequantised vector is lo·Σv + scale·Σ v_i·code_i). */
+typedef struct hnsw_q {
+    const float *v;
+    float sum;
+} hnsw_q;
 
 typedef struct hnsw_pair {
     float d;
@@ -70,6 +102,8 @@ typedef struct hnsw_ctx {
     size_t ccap;
     hnsw_pair *res; /* max-heap on d */
     size_t rcap;
+    const float **vecs; /* re-rank: the caller's vectors of the candidates */
+    size_t vcap;
     struct hnsw_ctx *next;
 } hnsw_ctx;
 
@@ -80,7 +114,10 @@ struct hnsw_index {
     uint64_t seed;
     uint64_t rng;        /* atomic counter fed to splitmix64 */
     size_t stride;       /* bytes per node record (multiple of 64) */
-    size_t vec_off;      /* offset of vec inside a record */
+    size_t links_end;    /* end of links0 = where the scored data begins */
+    size_t code_off;     /* offset of code[] inside a record */
+    size_t sq_off;       /* offset of hnsw_sq inside a record */
+    size_t data_len;     /* bytes from links_end to the end of codes + hnsw_sq */
 
     unsigned char *segs[HNSW_MAX_SEGS]; /* atomic pointers */
     uint32_t **upper[HNSW_MAX_SEGS];    /* per-node upper-layer blocks */
@@ -123,9 +160,14 @@ static inline hnsw_node *hnsw_node_at(const hnsw_index *ix, uint32_t id)
     return (hnsw_node *)(seg + off * ix->stride);
 }
 
-static inline const float *hnsw_vec(const hnsw_index *ix, const hnsw_node *n)
+static inline const uint8_t *hnsw_codes(const hnsw_index *ix, const hnsw_node *n)
 {
-    return (const float *)((const unsigned char *)n + ix->vec_off);
+    return (const uint8_t *)n + ix->code_off;
+}
+
+static inline const hnsw_sq *hnsw_params(const hnsw_index *ix, const hnsw_node *n)
+{
+    return (const hnsw_sq *)((const unsigned char *)n + ix->sq_off);
 }
 
 /* Layer lc's list: pointer to its count word, followed by the ids. */
@@ -150,7 +192,36 @@ static inline void hnsw_st(uint32_t *p, uint32_t v)
     __atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
 
-static inline float hnsw_dist(const hnsw_index *ix, const float *a, const float *b)
+/* A float32 vector prepared for hnsw_dist. */
+static inline hnsw_q hnsw_query(const hnsw_index *ix, const float *v)
+{
+    hnsw_q q = {v, 0.0f};
+    if (ix->space == HNSW_SPACE_IP)
+        for (uint32_t i = 0; i < ix->dim; i++)
+            q.sum += v[i];
+    return q;
+}
+
+/* Traversal distance: float32 q against node n's codes (asymmetric). */
+static inline float hnsw_dist(const hnsw_index *ix, const hnsw_q *q, const hnsw_node *n)
+{
+    const hnsw_sq *p = hnsw_params(ix, n);
+    if (ix->space == HNSW_SPACE_IP)
+        return -(p->lo * q->sum + p->scale * sq8_dot(q->v, hnsw_codes(ix, n), ix->dim));
+    return sq8_l2sq(q->v, hnsw_codes(ix, n), ix->dim, p->lo, p->scale);
+}
+
+/* Decodes node n into buf (dim floats): the stored side of a stored-vs-stored
+ * distance (Algorithm 4), to be scored with hnsw_dist against codes. */
+static inline hnsw_q hnsw_decode(const hnsw_index *ix, const hnsw_node *n, float *buf)
+{
+    const hnsw_sq *p = hnsw_params(ix, n);
+    hnsw_q q = {buf, sq8_decode(hnsw_codes(ix, n), ix->dim, p->lo, p->scale, buf)};
+    return q;
+}
+
+/* Exact float32 distance (the re-rank). */
+static inline float hnsw_exact(const hnsw_index *ix, const float *a, const float *b)
 {
     return ix->space == HNSW_SPACE_IP ? -dist_dot(a, b, ix->dim) : dist_l2sq(a, b, ix->dim);
 }
@@ -170,17 +241,22 @@ int hnsw_ensure_segment(hnsw_index *ix, uint32_t id);
 int hnsw_label_map_reserve(hnsw_index *ix, uint32_t label);
 hnsw_ctx *hnsw_ctx_acquire(hnsw_index *ix);
 void hnsw_ctx_release(hnsw_index *ix, hnsw_ctx *c);
-int hnsw_ctx_reserve(hnsw_ctx *c, size_t ncand, size_t nres);
+/* Grow a context's arrays (growth counted in ix->ctx_bytes); VX_ERR_NOMEM. */
+int hnsw_ctx_reserve(hnsw_index *ix, hnsw_ctx *c, size_t ncand, size_t nres);
+int hnsw_ctx_reserve_vecs(hnsw_index *ix, hnsw_ctx *c, size_t n);
+/* Writes codes and lo/scale of v into record n (hnsw_insert, hnsw_load of
+ * version 1). */
+void hnsw_encode_into(const hnsw_index *ix, hnsw_node *n, const float *v);
 
 /* hnsw_search.c: Algorithm 2. Searches layer lc from entry points eps[n_eps]
  * for the ef nearest; results in c->res (max-heap, *n_res of them). When
  * `query` is set, only live nodes passing filter enter the result set (all
  * nodes are still traversed). Returns 0 or VX_ERR_NOMEM. */
-int hnsw_search_layer(hnsw_index *ix, hnsw_ctx *c, const float *q, const hnsw_pair *eps,
+int hnsw_search_layer(hnsw_index *ix, hnsw_ctx *c, const hnsw_q *q, const hnsw_pair *eps,
                       size_t n_eps, uint32_t ef, uint32_t lc, bool query, hnsw_filter_fn filter,
                       void *filter_ctx, size_t *n_res);
 /* Greedy descent (ef = 1) from ep through layers top..stop+1. */
-hnsw_pair hnsw_greedy(hnsw_index *ix, const float *q, hnsw_pair ep, uint32_t top,
+hnsw_pair hnsw_greedy(hnsw_index *ix, const hnsw_q *q, hnsw_pair ep, uint32_t top,
                       uint32_t stop);
 
 /* ---- binary heaps on flat hnsw_pair arrays (inline: the search inner loop) ---- */

@@ -1,20 +1,28 @@
 /*
  * hnsw_persist.c — the index as one byte string (hnsw_save / hnsw_load).
  *
- * Layout, version 1 (all integers little-endian, as the node records are
+ * Layout, version 2 (all integers little-endian, as the node records are
  * stored in memory on the x86-64/arm64 targets):
  *
  *     0   magic "VXHNSWIX"
- *     8   u32 version (1)     12  u32 space     16  u32 dim     20  u32 m
+ *     8   u32 version (2)     12  u32 space     16  u32 dim     20  u32 m
  *     24  u32 ef_construction 28  u32 stride    32  u32 n_nodes
  *     36  u32 entry id        40  u32 max level 44  u32 live count
  *     48  u64 seed            56  u64 rng counter
  *     64  u64 number of upper-layer words       72..127 zero
  *     128 node records, n_nodes * stride bytes, exactly as in memory
- *         (spinlock bytes zeroed)
+ *         (spinlock bytes zeroed): header | links0 | u8 codes | lo, scale |
+ *         pad (hnsw_int.h)
  *     ... upper-layer blocks of the nodes with level >= 1, in id order,
  *         level * (1 + m) u32 each
  *     ... u32 CRC-32C of everything before it
+ *
+ * Version 1 (before quantisation) is the same except for the records:
+ * header | links0 | float vec[dim] | pad to 64, i.e. a stride of
+ * round64(16 + 4·m0 + 4·dim). It still loads: each record's header and
+ * links are copied and its vector is quantised into the version 2 record
+ * (the graph is kept as it was; nothing is rebuilt), and the next save
+ * writes version 2.
  *
  * Loading is a validation pass plus memcpy of the records into segments —
  * no graph rebuild. The input is untrusted: besides the checksum, every
@@ -34,7 +42,8 @@
 #include "vx_log.h"
 
 #define HNSW_MAGIC "VXHNSWIX"
-#define HNSW_VERSION 1u
+#define HNSW_VERSION 2u
+#define HNSW_VERSION_FLOAT 1u /* float32 records, read-only */
 #define HDR_BYTES 128u
 
 static void put32(unsigned char *p, uint32_t v)
@@ -132,6 +141,47 @@ static bool list_ok(const hnsw_index *ix, const uint32_t *list, uint32_t max, ui
     return true;
 }
 
+/* Fills the segments with n records read at rec (in_stride bytes each):
+ * version 2 records are copied in bulk per segment; version 1 records
+ * (float vectors) get their header and links copied and their vector
+ * checked (finite) and quantised. VX_ERR_CORRUPT, VX_ERR_NOMEM. */
+static int copy_records(hnsw_index *ix, uint32_t version, const unsigned char *rec,
+                        size_t in_stride, uint32_t n)
+{
+    int rc = VX_OK;
+    float *v = NULL;
+    if (version != HNSW_VERSION && !(v = malloc((size_t)ix->dim * sizeof *v)))
+        rc = VX_ERR_NOMEM;
+    for (uint32_t k = 0, done = 0; done < n && rc == VX_OK; k++) {
+        uint32_t take = (uint32_t)(hnsw_seg_size(k) < n - done ? hnsw_seg_size(k) : n - done);
+        if ((rc = hnsw_ensure_segment(ix, done)) != VX_OK)
+            break;
+        if (version == HNSW_VERSION) {
+            memcpy(ix->segs[k], rec + (size_t)done * in_stride, (size_t)take * in_stride);
+            done += take;
+            continue;
+        }
+        for (uint32_t i = 0; i < take && rc == VX_OK; i++) {
+            const unsigned char *src = rec + (size_t)(done + i) * in_stride;
+            hnsw_node *nd = (hnsw_node *)(ix->segs[k] + (size_t)i * ix->stride);
+            memset(nd, 0, ix->stride);
+            memcpy(nd, src, ix->links_end); /* header and links0: same offsets */
+            memcpy(v, src + ix->links_end, (size_t)ix->dim * sizeof *v);
+            for (uint32_t j = 0; j < ix->dim; j++)
+                if (!isfinite(v[j])) {
+                    VX_WARN("hnsw_load: node %u has a non-finite component", done + i);
+                    rc = VX_ERR_CORRUPT;
+                    break;
+                }
+            if (rc == VX_OK)
+                hnsw_encode_into(ix, nd, v);
+        }
+        done += take;
+    }
+    free(v);
+    return rc;
+}
+
 #define CORRUPT(...)                                                                      \
     do {                                                                                  \
         VX_WARN("hnsw_load: " __VA_ARGS__);                                            \
@@ -147,8 +197,9 @@ int hnsw_load(hnsw_index **out, const void *data, size_t len)
     *out = NULL;
     if (!p || len < HDR_BYTES + 4 || memcmp(p, HNSW_MAGIC, 8) != 0)
         CORRUPT("not an HNSW index (%zu bytes)", len);
-    if (get32(p + 8) != HNSW_VERSION)
-        CORRUPT("unsupported version %u", get32(p + 8));
+    uint32_t version = get32(p + 8);
+    if (version != HNSW_VERSION && version != HNSW_VERSION_FLOAT)
+        CORRUPT("unsupported version %u", version);
     if (vx_crc32c(0, p, len - 4) != get32(p + len - 4))
         CORRUPT("checksum mismatch");
     for (size_t i = 72; i < HDR_BYTES; i++)
@@ -164,8 +215,12 @@ int hnsw_load(hnsw_index **out, const void *data, size_t len)
         ix = NULL;
         CORRUPT("bad dim/space/m/ef_construction");
     }
-    if (get32(p + 28) != ix->stride)
-        CORRUPT("record stride %u, expected %zu", get32(p + 28), ix->stride);
+    /* records in the file: this version's layout, or version 1's floats */
+    size_t in_stride = version == HNSW_VERSION
+                           ? ix->stride
+                           : (ix->links_end + (size_t)ix->dim * sizeof(float) + 63u) & ~(size_t)63u;
+    if (get32(p + 28) != in_stride)
+        CORRUPT("record stride %u, expected %zu", get32(p + 28), in_stride);
     uint32_t n = get32(p + 32), entry_id = get32(p + 36), max_level = get32(p + 40);
     uint32_t n_live_hdr = get32(p + 44);
     uint64_t upper_words = get64(p + 64);
@@ -173,21 +228,15 @@ int hnsw_load(hnsw_index **out, const void *data, size_t len)
         CORRUPT("node count %u", n);
     /* exact size: header + records + upper words + crc (no overflow: n <
      * 2^32 and stride < 2^20, upper_words bounded by the check below) */
-    uint64_t rec_bytes = (uint64_t)n * ix->stride;
+    uint64_t rec_bytes = (uint64_t)n * in_stride;
     if (upper_words > len / 4 || rec_bytes > len ||
         HDR_BYTES + rec_bytes + upper_words * 4 + 4 != len)
         CORRUPT("size %zu does not match %u nodes", len, n);
     ix->rng = get64(p + 56);
 
-    /* records: bulk copy per segment */
     const unsigned char *rec = p + HDR_BYTES;
-    for (uint32_t k = 0, done = 0; done < n; k++) {
-        uint32_t take = (uint32_t)(hnsw_seg_size(k) < n - done ? hnsw_seg_size(k) : n - done);
-        if ((rc = hnsw_ensure_segment(ix, done)) != VX_OK)
-            goto fail;
-        memcpy(ix->segs[k], rec + (size_t)done * ix->stride, (size_t)take * ix->stride);
-        done += take;
-    }
+    if ((rc = copy_records(ix, version, rec, in_stride, n)) != VX_OK)
+        goto fail;
     ix->n_nodes = n;
     rc = VX_ERR_CORRUPT;
     /* per-node fields first (levels must be valid before links are checked) */
@@ -198,10 +247,9 @@ int hnsw_load(hnsw_index **out, const void *data, size_t len)
             CORRUPT("node %u level %u above max %u", id, nd->level, max_level);
         if ((nd->flags & ~HNSW_F_DELETED) || nd->lock || nd->pad0 || nd->pad1)
             CORRUPT("node %u has bad flags", id);
-        const float *v = hnsw_vec(ix, nd);
-        for (uint32_t j = 0; j < ix->dim; j++)
-            if (!isfinite(v[j]))
-                CORRUPT("node %u has a non-finite component", id);
+        const hnsw_sq *sq = hnsw_params(ix, nd);
+        if (!isfinite(sq->lo) || !isfinite(sq->scale) || !(sq->scale >= 0.0f))
+            CORRUPT("node %u has bad quantisation parameters", id);
         words_seen += (uint64_t)nd->level * (1 + ix->m);
     }
     if (words_seen != upper_words)

@@ -3,7 +3,10 @@
  * synthetic data: recall@10 in IP and L2 space, after deleting and
  * re-inserting 20% of the points, with a filter, after concurrent inserts
  * from two threads, across save/load, plus corrupt and truncated inputs to
- * hnsw_load. Sizes shrink under the sanitizers to keep the run short.
+ * hnsw_load. The graph walks 8-bit codes and re-ranks with the rows of the
+ * data set (rows_of): returned distances must be exactly the float32 ones.
+ * (Loading graphs saved before quantisation: hnsw_v1_test.c.)
+ * Sizes shrink under the sanitizers to keep the run short.
  */
 #include "hnsw.h"
 #include "distance.h"
@@ -76,6 +79,18 @@ static void make_data(dataset *ds, uint64_t seed, int normalise)
     free(cent);
 }
 
+/* The re-rank source: row `label` of a dim-wide array. */
+typedef struct rows {
+    const float *base;
+    uint32_t dim;
+} rows;
+
+static const float *rows_of(void *ctx, uint32_t label)
+{
+    const rows *r = ctx;
+    return r->base + (size_t)label * r->dim;
+}
+
 static void free_data(dataset *ds)
 {
     free(ds->base);
@@ -131,7 +146,8 @@ static double recall(hnsw_index *ix, const dataset *ds, const unsigned char *liv
         uint32_t truth[K], got[K], n = 0;
         float d[K];
         brute_topk(ds->base, live, sp, q, f, truth);
-        if (hnsw_search(ix, q, K, ef, f ? mod_filter : NULL, f, got, d, &n) != 0)
+        rows src = {ds->base, DIM};
+        if (hnsw_search(ix, q, K, ef, f ? mod_filter : NULL, f, rows_of, &src, got, d, &n) != 0)
             return -1;
         for (uint32_t i = 1; i < n; i++)
             if (d[i] < d[i - 1])
@@ -177,7 +193,7 @@ TEST(hnsw_rejects_bad_params)
     ASSERT_EQ_INT(hnsw_insert(ix, UINT32_MAX, (float[4]){0}), VX_ERR_INVALID);
     ASSERT_EQ_INT(hnsw_remove(ix, 5), VX_ERR_NOT_FOUND);
     uint32_t lab[3], n = 9;
-    ASSERT_EQ_INT(hnsw_search(ix, (float[4]){0}, 3, 10, NULL, NULL, lab, NULL, &n), 0);
+    ASSERT_EQ_INT(hnsw_search(ix, (float[4]){0}, 3, 10, NULL, NULL, NULL, NULL, lab, NULL, &n), 0);
     ASSERT_EQ_INT(n, 0); /* empty index */
     hnsw_destroy(ix);
 }
@@ -186,35 +202,47 @@ TEST(hnsw_small_exact)
 {
     /* a handful of points: every search is exhaustive, so results are exact */
     hnsw_index *ix = NULL;
+    static float pts[120][2]; /* by label */
+    rows src = {&pts[0][0], 2};
     ASSERT_EQ_INT(hnsw_create(&ix, 2, HNSW_SPACE_L2, 4, 16, 7), 0);
-    for (uint32_t i = 0; i < 20; i++)
-        ASSERT_EQ_INT(hnsw_insert(ix, 100 + i, (float[2]){(float)i, 0}), 0);
+    for (uint32_t i = 0; i < 20; i++) {
+        pts[100 + i][0] = (float)i;
+        ASSERT_EQ_INT(hnsw_insert(ix, 100 + i, pts[100 + i]), 0);
+    }
     ASSERT_EQ_INT(hnsw_count(ix), 20);
     uint32_t lab[3], n = 0;
     float d[3];
-    ASSERT_EQ_INT(hnsw_search(ix, (float[2]){7.2f, 0}, 3, 16, NULL, NULL, lab, d, &n), 0);
+    ASSERT_EQ_INT(hnsw_search(ix, (float[2]){7.2f, 0}, 3, 16, NULL, NULL, rows_of, &src, lab, d,
+                              &n),
+                  0);
     ASSERT_EQ_INT(n, 3);
     ASSERT_EQ_INT(lab[0], 107);
     ASSERT_EQ_INT(lab[1], 108);
     ASSERT_EQ_INT(lab[2], 106);
-    ASSERT_NEAR(d[0], 0.04, 1e-5);
+    ASSERT(d[0] == (7.2f - 7.0f) * (7.2f - 7.0f)); /* exact float distance */
     /* replace label 107 far away: it must not come back near 7.2 */
-    ASSERT_EQ_INT(hnsw_insert(ix, 107, (float[2]){1000, 0}), 0);
+    pts[107][0] = 1000;
+    ASSERT_EQ_INT(hnsw_insert(ix, 107, pts[107]), 0);
     ASSERT_EQ_INT(hnsw_count(ix), 20);
-    ASSERT_EQ_INT(hnsw_search(ix, (float[2]){7.2f, 0}, 3, 16, NULL, NULL, lab, d, &n), 0);
+    ASSERT_EQ_INT(hnsw_search(ix, (float[2]){7.2f, 0}, 3, 16, NULL, NULL, rows_of, &src, lab, d,
+                              &n),
+                  0);
     ASSERT_EQ_INT(lab[0], 108);
     ASSERT_EQ_INT(lab[1], 106);
     ASSERT_EQ_INT(hnsw_remove(ix, 108), 0);
     ASSERT_EQ_INT(hnsw_remove(ix, 108), VX_ERR_NOT_FOUND);
-    ASSERT_EQ_INT(hnsw_search(ix, (float[2]){7.2f, 0}, 3, 16, NULL, NULL, lab, d, &n), 0);
+    ASSERT_EQ_INT(hnsw_search(ix, (float[2]){7.2f, 0}, 3, 16, NULL, NULL, rows_of, &src, lab, d,
+                              &n),
+                  0);
     ASSERT_EQ_INT(lab[0], 106);
     ASSERT_EQ_INT(lab[1], 109);
     ASSERT_EQ_INT(hnsw_count(ix), 19);
-    ASSERT(hnsw_vector(ix, 108) == NULL);
-    ASSERT(hnsw_vector(ix, 107)[0] == 1000.0f);
+    ASSERT(!hnsw_contains(ix, 108));
+    ASSERT(hnsw_contains(ix, 107) && !hnsw_contains(ix, 99) && !hnsw_contains(ix, 1u << 30));
     /* k larger than the index returns everything live */
     uint32_t all[40];
-    ASSERT_EQ_INT(hnsw_search(ix, (float[2]){0, 0}, 40, 40, NULL, NULL, all, NULL, &n), 0);
+    ASSERT_EQ_INT(
+        hnsw_search(ix, (float[2]){0, 0}, 40, 40, NULL, NULL, rows_of, &src, all, NULL, &n), 0);
     ASSERT_EQ_INT(n, 19);
     hnsw_destroy(ix);
 }
@@ -232,7 +260,10 @@ static void recall_case(hnsw_space sp)
     double r16 = recall(ix, &ds, NULL, sp, 16, NULL);
     fprintf(stderr, "    recall@10 ef=16: %.4f\n", r16);
     ASSERT_MSG(r16 <= r + 1e-9 && r16 > 0.6, "recall@10 ef=16 = %.4f vs ef=64 %.4f", r16, r);
-    ASSERT(hnsw_memory_bytes(ix) > (size_t)N_BASE * DIM * sizeof(float));
+    /* codes + layer-0 links per node, not float vectors */
+    size_t mem = hnsw_memory_bytes(ix);
+    ASSERT_MSG(mem > (size_t)N_BASE * (DIM + 2 * 16 * 4) && mem < (size_t)N_BASE * 400,
+               "memory %zu bytes for %d nodes", mem, N_BASE);
     hnsw_destroy(ix);
     free_data(&ds);
 }
@@ -284,14 +315,15 @@ TEST(hnsw_filtered_search)
     hnsw_index *ix = build(&ds, HNSW_SPACE_IP);
     ASSERT(ix);
     brute_filter f = {10, 3};
+    rows src = {ds.base, DIM};
     double r = recall(ix, &ds, NULL, HNSW_SPACE_IP, 64, &f);
     fprintf(stderr, "    filtered recall@10 (10%% selectivity, ef=64): %.4f\n", r);
     ASSERT_MSG(r >= 0.9, "filtered recall %.4f", r);
     /* every result matches and k come back when k match */
     for (int qi = 0; qi < 20; qi++) {
         uint32_t lab[K], n = 0;
-        ASSERT_EQ_INT(hnsw_search(ix, ds.query + (size_t)qi * DIM, K, 16, mod_filter, &f, lab,
-                                  NULL, &n),
+        ASSERT_EQ_INT(hnsw_search(ix, ds.query + (size_t)qi * DIM, K, 16, mod_filter, &f, rows_of,
+                                  &src, lab, NULL, &n),
                       0);
         ASSERT_EQ_INT(n, K);
         for (uint32_t i = 0; i < n; i++)
@@ -300,8 +332,15 @@ TEST(hnsw_filtered_search)
     /* a very selective filter (3 labels in the index) still finds them all */
     brute_filter rare = {N_BASE / 3 + 1, 1};
     uint32_t lab[K], n = 0;
-    ASSERT_EQ_INT(hnsw_search(ix, ds.query, K, 10, mod_filter, &rare, lab, NULL, &n), 0);
+    ASSERT_EQ_INT(
+        hnsw_search(ix, ds.query, K, 10, mod_filter, &rare, rows_of, &src, lab, NULL, &n), 0);
     ASSERT_EQ_INT(n, 3);
+    /* a filter nothing matches: no results, no error */
+    brute_filter none = {N_BASE + 7, N_BASE + 5};
+    n = 9;
+    ASSERT_EQ_INT(
+        hnsw_search(ix, ds.query, K, 10, mod_filter, &none, rows_of, &src, lab, NULL, &n), 0);
+    ASSERT_EQ_INT(n, 0);
     hnsw_destroy(ix);
     free_data(&ds);
 }
@@ -329,8 +368,9 @@ static void *search_thread(void *p)
     for (int r = 0; r < 3 && a->rc == 0; r++)
         for (int qi = 0; qi < N_QUERY && a->rc == 0; qi++) {
             uint32_t lab[K], n;
-            a->rc = hnsw_search(a->ix, a->ds->query + (size_t)qi * DIM, K, 32, NULL, NULL, lab,
-                                NULL, &n);
+            rows src = {a->ds->base, DIM};
+            a->rc = hnsw_search(a->ix, a->ds->query + (size_t)qi * DIM, K, 32, NULL, NULL, rows_of,
+                                &src, lab, NULL, &n);
             for (uint32_t i = 0; i < n; i++)
                 if (lab[i] >= N_BASE)
                     a->rc = -100;
@@ -380,8 +420,9 @@ TEST(hnsw_save_load_roundtrip)
         uint32_t l1[K], l2[K], n1, n2;
         float d1[K], d2[K];
         const float *q = ds.query + (size_t)qi * DIM;
-        ASSERT_EQ_INT(hnsw_search(ix, q, K, 32, NULL, NULL, l1, d1, &n1), 0);
-        ASSERT_EQ_INT(hnsw_search(ix2, q, K, 32, NULL, NULL, l2, d2, &n2), 0);
+        rows src = {ds.base, DIM};
+        ASSERT_EQ_INT(hnsw_search(ix, q, K, 32, NULL, NULL, rows_of, &src, l1, d1, &n1), 0);
+        ASSERT_EQ_INT(hnsw_search(ix2, q, K, 32, NULL, NULL, rows_of, &src, l2, d2, &n2), 0);
         ASSERT_EQ_INT(n1, n2);
         for (uint32_t i = 0; i < n1; i++) {
             ASSERT_EQ_INT(l1[i], l2[i]);
@@ -482,6 +523,10 @@ TEST(hnsw_load_validates_fields_behind_valid_checksum)
         {20, 1000, "m out of range"},
         {28, 128, "stride"},
         {32, 201, "node count vs size"},
+        {128 + 56, 0xBF800000u, "negative scale"},
+        {128 + 3 * (size_t)stride + 52, 0x7FC00000u, "lo NaN"},
+        {128 + 7 * (size_t)stride + 56, 0x7F800000u, "scale infinite"},
+        {8, 3, "version 3"},
     };
     for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
         memcpy(c, b.data, b.len);
@@ -530,8 +575,9 @@ static void *filtered_search_thread(void *p)
     brute_filter f = {10, 3};
     for (int qi = 0; qi < N_QUERY && a->rc == 0; qi++) {
         uint32_t lab[K], n = 0;
-        if (hnsw_search(a->ix, a->ds->query + (size_t)qi * DIM, K, 32, mod_filter, &f, lab, NULL,
-                        &n) != 0)
+        rows src = {a->ds->base, DIM};
+        if (hnsw_search(a->ix, a->ds->query + (size_t)qi * DIM, K, 32, mod_filter, &f, rows_of,
+                        &src, lab, NULL, &n) != 0)
             a->rc = -3;
         for (uint32_t i = 0; i < n; i++)
             if (lab[i] >= N_BASE || lab[i] % 10 != 3)
@@ -560,4 +606,70 @@ TEST(hnsw_concurrent_remove_reinsert_and_filtered_search)
     ASSERT_MSG(r >= 0.93, "recall after concurrent churn %.4f", r);
     hnsw_destroy(ix);
     free_data(&ds);
+}
+
+/* ---- exact re-rank --------------------------------------------------------------- */
+
+static const float *odd_rows_only(void *ctx, uint32_t label)
+{
+    return label % 2 ? rows_of(ctx, label) : NULL;
+}
+
+static void rerank_case(hnsw_space sp)
+{
+    dataset ds;
+    make_data(&ds, sp == HNSW_SPACE_IP ? 21 : 22, sp == HNSW_SPACE_IP);
+    hnsw_index *ix = build(&ds, sp);
+    ASSERT(ix);
+    rows src = {ds.base, DIM};
+    size_t hit_exact = 0, hit_codes = 0;
+    for (int qi = 0; qi < N_QUERY; qi++) {
+        const float *q = ds.query + (size_t)qi * DIM;
+        uint32_t lab[K], truth[K], n = 0, na = 0, alab[K];
+        float d[K], ad[K];
+        ASSERT_EQ_INT(hnsw_search(ix, q, K, 64, NULL, NULL, rows_of, &src, lab, d, &n), 0);
+        ASSERT_EQ_INT(n, K);
+        for (uint32_t i = 0; i < n; i++) {
+            const float *v = ds.base + (size_t)lab[i] * DIM;
+            float want = sp == HNSW_SPACE_IP ? -dist_dot(q, v, DIM) : dist_l2sq(q, v, DIM);
+            ASSERT_MSG(d[i] == want, "query %d rank %u: %.9g, exact %.9g", qi, i, d[i], want);
+            ASSERT(i == 0 || d[i - 1] <= d[i]);
+        }
+        /* without re-rank the distances are the codes' approximation */
+        ASSERT_EQ_INT(hnsw_search(ix, q, K, 64, NULL, NULL, NULL, NULL, alab, ad, &na), 0);
+        ASSERT_EQ_INT(na, K);
+        for (uint32_t i = 0; i < na; i++) {
+            const float *v = ds.base + (size_t)alab[i] * DIM;
+            float want = sp == HNSW_SPACE_IP ? -dist_dot(q, v, DIM) : dist_l2sq(q, v, DIM);
+            ASSERT_MSG(fabsf(ad[i] - want) <= 0.02f * (1.0f + fabsf(want)),
+                       "quantised %.6g vs exact %.6g", ad[i], want);
+        }
+        brute_topk(ds.base, NULL, sp, q, NULL, truth);
+        for (int i = 0; i < K; i++)
+            for (int j = 0; j < K; j++) {
+                hit_exact += lab[j] == truth[i];
+                hit_codes += alab[j] == truth[i];
+            }
+        /* labels the caller has no vector for are left out */
+        ASSERT_EQ_INT(hnsw_search(ix, q, K, 64, NULL, NULL, odd_rows_only, &src, lab, d, &n), 0);
+        ASSERT(n > 0);
+        for (uint32_t i = 0; i < n; i++)
+            ASSERT(lab[i] % 2 == 1);
+    }
+    fprintf(stderr, "    %s recall@10 ef=64: re-ranked %.4f, codes only %.4f\n",
+            sp == HNSW_SPACE_IP ? "ip" : "l2", (double)hit_exact / (N_QUERY * K),
+            (double)hit_codes / (N_QUERY * K));
+    ASSERT(hit_exact >= hit_codes);
+    hnsw_destroy(ix);
+    free_data(&ds);
+}
+
+TEST(hnsw_rerank_returns_exact_scores_ip)
+{
+    rerank_case(HNSW_SPACE_IP);
+}
+
+TEST(hnsw_rerank_returns_exact_scores_l2)
+{
+    rerank_case(HNSW_SPACE_L2);
 }
