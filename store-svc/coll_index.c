@@ -4,9 +4,16 @@
  * Invariants:
  *  - every live slot of the collection is a live label of the graph, and
  *    every live label is a live slot, except (a) between coll_index_note and
- *    coll_index_flush inside one upsert, and (b) while `stale` (an insert
- *    failed): searches then take the exact scan until a rebuild succeeds;
- *  - pending[0..n_pending) are slots noted since the last flush.
+ *    coll_index_flush inside one upsert, (b) for a batch taken by
+ *    coll_index_take_pending until its coll_index_link returns, and (c)
+ *    while `stale` (an insert failed): searches then take the exact scan
+ *    until a rebuild succeeds;
+ *  - pending[0..n_pending) are slots noted since the last flush or take;
+ *  - link_lock: coll_index_link holds it shared (several batches link at
+ *    once, alongside searches), coll_index_save exclusive (hnsw_save must
+ *    not run beside inserts). Both are called under the collection's read
+ *    lock, so the order is always collection lock, then link_lock;
+ *  - `stale` is read by searches while a link may set it: atomic.
  *
  * The exact/graph switch (measured with `vectron-bench-index --filter-sweep`
  * on g384 data, see docs/BENCHMARKS.md): the exact scan over a filter costs
@@ -45,7 +52,9 @@ struct coll_index {
     const char *name; /* the collection's (for logs); owned by the collection */
     uint32_t *pending;
     uint32_t n_pending, cap_pending;
-    bool stale, loaded;
+    pthread_rwlock_t link_lock;
+    bool stale; /* atomic */
+    bool loaded;
     uint64_t rebuilds;
     /* path counters, bumped by concurrent readers */
     uint64_t n_graph, n_small, n_filter, n_forced;
@@ -94,6 +103,10 @@ int coll_index_create(coll_index **out, const vx_coll_config *cfg)
     ix->efc = cfg->index.ef_construction;
     ix->name = cfg->name;
     int rc = new_graph(ix, &ix->h);
+    if (rc == VX_OK && pthread_rwlock_init(&ix->link_lock, NULL) != 0) {
+        hnsw_destroy(ix->h);
+        rc = VX_ERR_NOMEM;
+    }
     if (rc) {
         free(ix);
         return rc;
@@ -102,11 +115,22 @@ int coll_index_create(coll_index **out, const vx_coll_config *cfg)
     return VX_OK;
 }
 
+static bool is_stale(const coll_index *ix)
+{
+    return __atomic_load_n(&ix->stale, __ATOMIC_ACQUIRE);
+}
+
+static void set_stale(coll_index *ix, bool stale)
+{
+    __atomic_store_n(&ix->stale, stale, __ATOMIC_RELEASE);
+}
+
 void coll_index_destroy(coll_index *ix)
 {
     if (!ix)
         return;
     hnsw_destroy(ix->h);
+    pthread_rwlock_destroy(&ix->link_lock);
     free(ix->pending);
     free(ix);
 }
@@ -131,7 +155,7 @@ void coll_index_note(coll_index *ix, uint32_t slot)
     if (ix && ix->n_pending < ix->cap_pending)
         ix->pending[ix->n_pending++] = slot;
     else if (ix)
-        ix->stale = true; /* not reserved: cannot happen through coll_upsert */
+        set_stale(ix, true); /* not reserved: cannot happen through coll_upsert */
 }
 
 /* ---- parallel inserts ---- */
@@ -205,12 +229,12 @@ int coll_index_rebuild(coll_index *ix, const collection *c)
         hnsw_destroy(h);
         VX_ERROR("collection '%s': HNSW rebuild failed (%s); exact scans meanwhile", ix->name,
                  vx_strerror(rc));
-        ix->stale = true;
+        set_stale(ix, true);
         return rc;
     }
     hnsw_destroy(ix->h);
     ix->h = h;
-    ix->stale = false;
+    set_stale(ix, false);
     ix->loaded = false;
     ix->rebuilds++;
     VX_INFO("collection '%s': HNSW graph rebuilt from %zu live points in %.1f s", ix->name,
@@ -220,30 +244,65 @@ int coll_index_rebuild(coll_index *ix, const collection *c)
 
 static void maybe_rebuild(coll_index *ix, const collection *c)
 {
-    if (ix->stale || hnsw_needs_rebuild(ix->h))
+    if (is_stale(ix) || hnsw_needs_rebuild(ix->h))
         (void)coll_index_rebuild(ix, c);
+}
+
+/* Links slots[0..n) (sorted and de-duplicated in place: a duplicate id
+ * inside a batch notes its slot twice). A failure marks the index stale. */
+static void link_slots(coll_index *ix, const collection *c, uint32_t *slots, uint32_t n)
+{
+    if (!n || is_stale(ix))
+        return;
+    qsort(slots, n, sizeof *slots, cmp_u32);
+    uint32_t u = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (!u || slots[u - 1] != slots[i])
+            slots[u++] = slots[i];
+    int rc = insert_parallel(ix->h, c, slots, u);
+    if (rc) {
+        VX_ERROR("collection '%s': HNSW insert failed (%s); rebuilding on the next write",
+                 ix->name, vx_strerror(rc));
+        set_stale(ix, true);
+    }
 }
 
 void coll_index_flush(coll_index *ix, const collection *c)
 {
     if (!ix)
         return;
-    if (ix->n_pending && !ix->stale) {
-        /* a duplicate id inside a batch notes its slot twice: link it once */
-        qsort(ix->pending, ix->n_pending, sizeof *ix->pending, cmp_u32);
-        uint32_t n = 0;
-        for (uint32_t i = 0; i < ix->n_pending; i++)
-            if (!n || ix->pending[n - 1] != ix->pending[i])
-                ix->pending[n++] = ix->pending[i];
-        int rc = insert_parallel(ix->h, c, ix->pending, n);
-        if (rc) {
-            VX_ERROR("collection '%s': HNSW insert failed (%s); rebuilding", ix->name,
-                     vx_strerror(rc));
-            ix->stale = true;
-        }
-    }
+    link_slots(ix, c, ix->pending, ix->n_pending);
     ix->n_pending = 0;
     maybe_rebuild(ix, c);
+}
+
+int coll_index_take_pending(coll_index *ix, const collection *c, uint32_t **slots, uint32_t *n)
+{
+    *slots = NULL;
+    *n = 0;
+    if (!ix || !ix->n_pending)
+        return VX_OK;
+    uint32_t *copy = NULL;
+    if (!is_stale(ix) && !hnsw_needs_rebuild(ix->h))
+        copy = malloc((size_t)ix->n_pending * sizeof *copy);
+    if (!copy) {
+        coll_index_flush(ix, c); /* link now, under the caller's write lock */
+        return VX_OK;
+    }
+    memcpy(copy, ix->pending, (size_t)ix->n_pending * sizeof *copy);
+    *slots = copy;
+    *n = ix->n_pending;
+    ix->n_pending = 0;
+    return VX_OK;
+}
+
+void coll_index_link(coll_index *ix, const collection *c, uint32_t *slots, uint32_t n)
+{
+    if (!ix || !n)
+        return;
+    pthread_rwlock_rdlock(&ix->link_lock);
+    link_slots(ix, c, slots, n);
+    pthread_rwlock_unlock(&ix->link_lock);
 }
 
 void coll_index_remove(coll_index *ix, const collection *c, uint32_t slot)
@@ -260,25 +319,38 @@ int coll_index_restore(coll_index *ix, const collection *c, const void *data, si
 {
     uint64_t t0 = vx_now_us();
     hnsw_index *loaded = NULL;
+    uint32_t *missing = NULL, n_missing = 0;
     if (data && len && hnsw_load(&loaded, data, len) == VX_OK) {
-        /* the saved graph must index exactly the live slots */
-        bool ok = hnsw_dim(loaded) == ix->dim && hnsw_count(loaded) == coll_count(c);
-        for (uint32_t s = 0, n = coll_n_slots(c); ok && s < n; s++)
-            if (coll_slot_live(c, s) && !hnsw_contains(loaded, s))
-                ok = false;
-        if (!ok) {
+        /* Every live label of the saved graph must be a live slot. Live
+         * slots it lacks (a batch snapshotted between its upsert and its
+         * link, see coll_index_take_pending) are linked now. */
+        bool ok = hnsw_dim(loaded) == ix->dim;
+        uint64_t present = 0;
+        if (ok && (missing = malloc(((size_t)coll_n_slots(c) + 1) * sizeof *missing)) == NULL)
+            ok = false;
+        for (uint32_t s = 0, n = coll_n_slots(c); ok && s < n; s++) {
+            if (!coll_slot_live(c, s))
+                continue;
+            if (hnsw_contains(loaded, s))
+                present++;
+            else
+                missing[n_missing++] = s;
+        }
+        if (!ok || present != hnsw_count(loaded) ||
+            insert_parallel(loaded, c, missing, n_missing) != VX_OK) {
             hnsw_destroy(loaded);
             loaded = NULL;
         }
+        free(missing);
     }
     if (loaded) {
         hnsw_destroy(ix->h);
         ix->h = loaded;
         ix->loaded = true;
-        ix->stale = false;
-        VX_INFO("collection '%s': HNSW graph loaded from the snapshot (%zu points, %zu nodes) "
-                "in %.2f s, no rebuild",
-                ix->name, hnsw_count(loaded), hnsw_node_count(loaded),
+        set_stale(ix, false);
+        VX_INFO("collection '%s': HNSW graph loaded from the snapshot (%zu points, %zu nodes, "
+                "%u linked after loading) in %.2f s, no rebuild",
+                ix->name, hnsw_count(loaded), hnsw_node_count(loaded), n_missing,
                 (double)(vx_now_us() - t0) * 1e-6);
         return VX_OK;
     }
@@ -291,7 +363,11 @@ int coll_index_restore(coll_index *ix, const collection *c, const void *data, si
 
 int coll_index_save(const coll_index *ix, vx_buf *out)
 {
-    return hnsw_save(ix->h, out);
+    coll_index *w = (coll_index *)ix; /* the lock only: the graph is not changed */
+    pthread_rwlock_wrlock(&w->link_lock);
+    int rc = hnsw_save(ix->h, out);
+    pthread_rwlock_unlock(&w->link_lock);
+    return rc;
 }
 
 size_t coll_index_memory_bytes(const coll_index *ix)
@@ -310,7 +386,7 @@ void coll_index_get_stats(const coll_index *ix, coll_index_stats *out)
     out->memory_bytes = coll_index_memory_bytes(ix);
     out->rebuilds = ix->rebuilds;
     out->loaded = ix->loaded;
-    out->stale = ix->stale;
+    out->stale = is_stale(ix);
     out->graph_searches = __atomic_load_n(&ix->n_graph, __ATOMIC_RELAXED);
     out->exact_small = __atomic_load_n(&ix->n_small, __ATOMIC_RELAXED);
     out->exact_filter = __atomic_load_n(&ix->n_filter, __ATOMIC_RELAXED);
@@ -479,7 +555,7 @@ int coll_index_search(coll_index *ix, const collection *c, const vx_search_req *
                  VX_HNSW_EF_MAX);
         return VX_ERR_INVALID;
     }
-    if (req->exact || ix->stale || !request_ok(ix, req))
+    if (req->exact || is_stale(ix) || !request_ok(ix, req))
         return exact(&ix->n_forced, c, req, a, out, err, err_len);
     if (coll_count(c) < COLL_INDEX_SMALL)
         return exact(&ix->n_small, c, req, a, out, err, err_len);

@@ -18,15 +18,20 @@
  *    but never returned; the search goes on until ef matches are found, so
  *    k results come back whenever k points match).
  *  - Writes: an upsert batch records its slots (coll_index_note) while the
- *    collection writes its rows, then coll_index_flush links them into the
- *    graph with up to COLL_INDEX_THREADS threads before the caller releases
- *    the collection's write lock; a delete tombstones the node. When the
- *    tombstones pass hnsw_needs_rebuild's threshold the graph is rebuilt from
- *    the live rows (synchronously, inside the write that crossed it).
+ *    collection writes its rows. The store's upserts then take the batch
+ *    (coll_index_take_pending, write lock), trade the write lock for a read
+ *    lock and link it (coll_index_link, with up to COLL_INDEX_THREADS
+ *    threads), so searches of the collection go on while a batch is linked;
+ *    the write is acknowledged after its link. Other callers (WAL replay,
+ *    tests) link in place with coll_index_flush under the write lock. A
+ *    delete tombstones the node. When the tombstones pass
+ *    hnsw_needs_rebuild's threshold the graph is rebuilt from the live rows
+ *    (synchronously, inside the write that crossed it).
  *
- * Thread-safety: the caller's per-collection rwlock. note/flush/remove/
- * restore need the write lock; search/save/memory/stats a read lock
- * (concurrent searches are safe: hnsw_search is lock-free for readers).
+ * Thread-safety: the caller's per-collection rwlock. note/flush/take/
+ * remove/restore need the write lock; link/search/save/memory/stats a read
+ * lock (concurrent searches are safe: hnsw_search is lock-free for readers
+ * and inserts publish a node only once it is linked; save waits for links).
  *
  * Ownership: the coll_index owns its graph (8-bit codes of the vectors; the
  * exact float rows stay in the collection, which re-ranks from them) and its
@@ -79,6 +84,13 @@ void coll_index_note(coll_index *ix, uint32_t slot);
 /* Links every noted slot that is still live into the graph, then rebuilds
  * when tombstones call for it (also to be called after deletes). Failures leave the index stale (logged). */
 void coll_index_flush(coll_index *ix, const collection *c);
+/* Moves the noted slots into *slots (malloc'd, the caller frees it) for
+ * coll_index_link; write lock. When a rebuild is due (or memory is short)
+ * it links them in place instead, as coll_index_flush, and *n = 0. */
+int coll_index_take_pending(coll_index *ix, const collection *c, uint32_t **slots, uint32_t *n);
+/* Links the taken slots that are still live; needs only the collection's
+ * read lock (several links and searches may run at once). Reorders slots. */
+void coll_index_link(coll_index *ix, const collection *c, uint32_t *slots, uint32_t n);
 /* Tombstones slot (already dead in c). The caller calls coll_index_flush
  * after its batch of deletes (which rebuilds when tombstones call for it). */
 void coll_index_remove(coll_index *ix, const collection *c, uint32_t slot);

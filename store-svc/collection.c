@@ -381,7 +381,8 @@ static void coll_apply_point(collection *c, const vx_point *p, unsigned char *bl
     coll_index_note(c->ann, slot); /* linked by coll_index_flush */
 }
 
-int coll_upsert(collection *c, const vx_point *pts, uint32_t n, char *err, size_t err_len)
+static int upsert(collection *c, const vx_point *pts, uint32_t n, uint32_t **link,
+                  uint32_t *n_link, char *err, size_t err_len)
 {
     vx_buf packed = VX_BUF_INIT;
     size_t *off = NULL;
@@ -427,12 +428,34 @@ int coll_upsert(collection *c, const vx_point *pts, uint32_t n, char *err, size_
     /* 3. apply in order: a later duplicate overwrites an earlier one */
     for (uint32_t i = 0; i < n; i++)
         coll_apply_point(c, &pts[i], blobs[i], (uint32_t)(off[i + 1] - off[i]));
-    coll_index_flush(c->ann, c); /* link the batch into the graph (2 threads) */
+    if (link)
+        (void)coll_index_take_pending(c->ann, c, link, n_link); /* linked by coll_link */
+    else
+        coll_index_flush(c->ann, c); /* link the batch into the graph (2 threads) */
 out:
     free(blobs);
     free(off);
     vx_buf_free(&packed);
     return rc;
+}
+
+int coll_upsert(collection *c, const vx_point *pts, uint32_t n, char *err, size_t err_len)
+{
+    return upsert(c, pts, n, NULL, NULL, err, err_len);
+}
+
+int coll_upsert_deferred(collection *c, const vx_point *pts, uint32_t n, uint32_t **link,
+                         uint32_t *n_link, char *err, size_t err_len)
+{
+    *link = NULL;
+    *n_link = 0;
+    return upsert(c, pts, n, link, n_link, err, err_len);
+}
+
+void coll_link(collection *c, uint32_t *link, uint32_t n_link)
+{
+    coll_index_link(c->ann, c, link, n_link);
+    free(link);
 }
 
 /* ---- reads ---- */

@@ -65,6 +65,15 @@ int coll_upsert_check(const collection *c, const vx_point *pts, uint32_t n, char
  * (a duplicate id inside the batch: the last one wins). On error nothing
  * has changed. */
 int coll_upsert(collection *c, const vx_point *pts, uint32_t n, char *err, size_t err_len);
+/* The same, but an hnsw collection's graph links of the batch are left to
+ * coll_link (coll_index_take_pending): *link / *n_link receive the slots
+ * (malloc'd, may be NULL with 0). Call coll_link after trading the write
+ * lock for a read lock, so searches are not held up by the linking. */
+int coll_upsert_deferred(collection *c, const vx_point *pts, uint32_t n, uint32_t **link,
+                         uint32_t *n_link, char *err, size_t err_len);
+/* Links slots from coll_upsert_deferred into the graph and frees them. A
+ * read lock suffices (the graph has its own synchronisation). */
+void coll_link(collection *c, uint32_t *link, uint32_t n_link);
 
 /* VX_ERR_NOT_FOUND when id is absent. out->vector is NULL unless
  * with_vector; out->metadata NULL when the point has none. */

@@ -243,6 +243,7 @@ static int hd_upsert(hd_ctx *c)
     }
     collection *coll = store_ref_coll(r);
     uint64_t count = 0;
+    uint32_t *link = NULL, n_link = 0;
     rc = coll_upsert_check(coll, u->points, u->n_points, c->err, sizeof c->err);
     if (rc == VX_OK) {
         vx_request rec = {.type = VX_MSG_POINTS_UPSERT};
@@ -252,7 +253,8 @@ static int hd_upsert(hd_ctx *c)
         rc = hd_log(c, &rec, &lsn);
     }
     if (rc == VX_OK) {
-        rc = coll_upsert(coll, u->points, u->n_points, c->err, sizeof c->err);
+        rc = coll_upsert_deferred(coll, u->points, u->n_points, &link, &n_link, c->err,
+                                  sizeof c->err);
         if (rc && lsn)
             VX_ERROR("upsert LSN %llu into '%s' is logged but failed in memory: %s (a restart "
                      "applies it)", (unsigned long long)lsn, u->collection, c->err);
@@ -260,7 +262,19 @@ static int hd_upsert(hd_ctx *c)
             store_ref_set_applied_lsn(r, lsn);
         count = coll_count(coll);
     }
-    store_release(r);
+    /* Link the batch into the graph under a read lock: searches of the
+     * collection go on meanwhile; the write is acknowledged after it. */
+    bool held = true;
+    if (n_link) {
+        if (store_ref_downgrade(r) == VX_OK) {
+            coll_link(coll, link, n_link);
+        } else {
+            free(link); /* dropped meanwhile (r released): nothing to link */
+            held = false;
+        }
+    }
+    if (held)
+        store_release(r);
     /* A create that happened is committed even if the upsert failed. */
     int drc = hd_durable(c, lsn ? lsn : create_lsn);
     hd_publish(c, create_lsn, u->collection, "coll_create", NULL, 0);

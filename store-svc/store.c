@@ -412,6 +412,18 @@ collection *store_ref_coll(store_ref *r) { return r->e->coll; }
 uint64_t store_ref_applied_lsn(const store_ref *r) { return r->e->applied_lsn; }
 void store_ref_set_applied_lsn(store_ref *r, uint64_t lsn) { r->e->applied_lsn = lsn; }
 
+int store_ref_downgrade(store_ref *r)
+{
+    store_entry *e = r->e;
+    pthread_rwlock_unlock(&e->lock);
+    pthread_rwlock_rdlock(&e->lock);
+    if (e->dropped) {
+        store_release(r);
+        return VX_ERR_NOT_FOUND;
+    }
+    return VX_OK;
+}
+
 void store_release(store_ref *r)
 {
     if (!r)

@@ -86,5 +86,9 @@ uint64_t store_ref_applied_lsn(const store_ref *r);
 /* Only under the write lock. */
 void store_ref_set_applied_lsn(store_ref *r, uint64_t lsn);
 void store_release(store_ref *r);
+/* Trades r's write lock for a read lock (not atomically: another writer may
+ * run in between; the collection stays alive). VX_ERR_NOT_FOUND when it was
+ * dropped meanwhile; r is then released. */
+int store_ref_downgrade(store_ref *r);
 
 #endif
