@@ -262,6 +262,8 @@ void h_search(api_ctx *c)
     vx_jsonw_end_array(&w);
     vx_jsonw_key(&w, "took_ms");
     api_write_ms(&w, (double)rep.body.search.took_us / 1000.0);
+    vx_jsonw_key(&w, "used_index"); /* false: the exact scan answered */
+    vx_jsonw_bool(&w, rep.body.search.used_index);
     vx_jsonw_end_object(&w);
     api_send_json(c, 200, &b);
     vx_buf_free(&b);

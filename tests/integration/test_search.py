@@ -260,5 +260,23 @@ def test_hnsw_collection_answers(s):
     assert not {"p0000", "p0001"} & {h["id"] for h in got}, "deleted point returned by hnsw search"
 
 
+def test_used_index_tells_which_path_answered(s):
+    """used_index: true when the graph answered, false for the exact scan
+    (exact: true, a flat collection, fewer than 2 000 points)."""
+    pts = make_points(3, n=2100)
+    expect(s.http.put("/collections/s_used", {"dimension": DIM, "metric": "cosine",
+                                              "index": {"type": "hnsw"}}), 201)
+    for i in range(0, len(pts), 500):
+        expect(s.http.post("/collections/s_used/points", {"points": pts[i:i + 500]}), 200, "upsert")
+    q = rand_vec(random.Random(5))
+    out = expect(s.http.post("/collections/s_used/search", {"vector": q, "k": 5}), 200)
+    assert out.get("used_index") is True, out
+    out = expect(s.http.post("/collections/s_used/search", {"vector": q, "k": 5, "exact": True}), 200)
+    assert out.get("used_index") is False, out
+    setup_coll(s, "s_cosine", "cosine", pts=make_points(1))
+    out = expect(s.http.post("/collections/s_cosine/search", {"vector": q, "k": 5}), 200)
+    assert out.get("used_index") is False, out
+
+
 if __name__ == "__main__":
     vx.main(globals())
