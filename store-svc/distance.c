@@ -334,14 +334,29 @@ static const dist_impl IMPL_AVX512 = {"avx512", dot_avx512, l2sq_avx512, dot_man
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static const dist_impl *g_impl; /* read/written with __atomic builtins */
 
-static const dist_impl *best_impl(void)
+dist_simd dist_cpu_simd(void)
 {
 #if DIST_X86
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f"))
-        return &IMPL_AVX512;
+        return DIST_SIMD_AVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return DIST_SIMD_AVX2;
+#endif
+    return DIST_SIMD_SCALAR;
+}
+
+static const dist_impl *best_impl(void)
+{
+#if DIST_X86
+    switch (dist_cpu_simd()) {
+    case DIST_SIMD_AVX512:
+        return &IMPL_AVX512;
+    case DIST_SIMD_AVX2:
         return &IMPL_AVX2;
+    case DIST_SIMD_SCALAR:
+        break;
+    }
 #endif
     return &IMPL_SCALAR;
 }
@@ -398,12 +413,10 @@ int dist_force_impl(const char *name)
         want = &IMPL_SCALAR;
 #if DIST_X86
     } else if (strcmp(name, "avx2") == 0) {
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        if (dist_cpu_simd() >= DIST_SIMD_AVX2) /* every AVX-512F CPU has AVX2 + FMA */
             want = &IMPL_AVX2;
     } else if (strcmp(name, "avx512") == 0) {
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f"))
+        if (dist_cpu_simd() == DIST_SIMD_AVX512)
             want = &IMPL_AVX512;
 #endif
     }

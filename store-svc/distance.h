@@ -24,6 +24,10 @@ float dist_l2sq(const float *a, const float *b, size_t dim);
 void dist_dot_many(const float *q, const float *base, size_t n, size_t dim, float *out);
 void dist_l2sq_many(const float *q, const float *base, size_t n, size_t dim, float *out);
 
+/* The widest SIMD level this CPU runs (AVX-512F, else AVX2 with FMA, else
+ * none): what the kernels here and in distance_sq8.c dispatch on. */
+typedef enum dist_simd { DIST_SIMD_SCALAR, DIST_SIMD_AVX2, DIST_SIMD_AVX512 } dist_simd;
+dist_simd dist_cpu_simd(void);
 /* Name of the implementation in use: "avx512", "avx2" or "scalar". */
 const char *dist_impl_name(void);
 /* Forces an implementation (tests compare them); returns 0, or -1 when the

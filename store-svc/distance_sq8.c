@@ -18,6 +18,8 @@
  */
 #include "distance_sq8.h"
 
+#include "distance.h"
+
 #include <pthread.h>
 #include <string.h>
 
@@ -316,11 +318,14 @@ static const sq8_impl *g_impl; /* read/written with __atomic builtins */
 static const sq8_impl *best_impl(void)
 {
 #if SQ8_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
+    switch (dist_cpu_simd()) {
+    case DIST_SIMD_AVX512:
         return &IMPL_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    case DIST_SIMD_AVX2:
         return &IMPL_AVX2;
+    case DIST_SIMD_SCALAR:
+        break;
+    }
 #endif
     return &IMPL_SCALAR;
 }
@@ -372,12 +377,10 @@ int sq8_force_impl(const char *name)
         want = &IMPL_SCALAR;
 #if SQ8_X86
     } else if (strcmp(name, "avx2") == 0) {
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        if (dist_cpu_simd() >= DIST_SIMD_AVX2) /* every AVX-512F CPU has AVX2 + FMA */
             want = &IMPL_AVX2;
     } else if (strcmp(name, "avx512") == 0) {
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f"))
+        if (dist_cpu_simd() == DIST_SIMD_AVX512)
             want = &IMPL_AVX512;
 #endif
     }
