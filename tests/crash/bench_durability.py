@@ -256,7 +256,8 @@ def recovery_line(svc):
 def run_restart(args):
     src = VecSource(args.data, args.n + args.tail)
     query = src.rows(0, 1)[0]
-    print("restart benchmark: %d x %d vectors + %d WAL tail, data: %s" % (args.n, D, args.tail, src.name))
+    print("restart benchmark: %d x %d vectors + %d WAL tail, index %s, data: %s"
+          % (args.n, D, args.tail, args.index, src.name))
     results = []
 
     def scenario(name, extra_args, prepare):
@@ -265,7 +266,7 @@ def run_restart(args):
         try:
             svc.start_store()
             rep = svc.call(MSG_COLL_CREATE, {"name": "big", "dimension": D, "metric": "cosine",
-                                             "index": {"type": "flat"}})
+                                             "index": {"type": args.index}})
             assert rep[3] == 0, rep
             secs = load(svc, src, 0, args.n)
             print("  [%s] loaded %d vectors over the bus in %.1f s (%s vectors/s, fsync none)"
@@ -332,6 +333,8 @@ def main():
     b.add_argument("--data", default="/tmp/bench/data/g384_1m/base.f32")
     b.add_argument("--repeat", type=int, default=3)
     b.add_argument("--scenarios", default="snapshot,tail,wal")
+    b.add_argument("--index", choices=("flat", "hnsw"), default="flat",
+                   help="the collection's index (hnsw: the graph is saved and loaded too)")
     b.add_argument("--tmp", default=None, help="where the data dirs go (default: $TMPDIR)")
     args = ap.parse_args()
     if args.cmd == "ingest":
