@@ -22,7 +22,11 @@
  *    min(timeout, VX_RPC_CONNECT_WAIT_MS) and fails with VX_ERR_UNAVAILABLE.
  *  - a slot goes back to the pool only after its operation finished, and an
  *    unfinished REQ exchange is always ended through nng's cancel path
- *    (timeouts are never 0, see vx_rpc_remaining), which resets the ctx.
+ *    (timeouts are never 0, see vx_rpc_remaining), which resets the ctx;
+ *  - calls hold `life` shared for their whole run; vx_rpc_redial holds it
+ *    exclusively to replace the socket (and its slots) when no connection
+ *    has come back for VX_RPC_REDIAL_AFTER_MS (nng 1.5.2's dialer was seen
+ *    to stop redialling after a kill -9 of the server).
  *
  * PUB/SUB: a PUB socket listening, SUB sockets dialling without blocking and
  * subscribed to everything; vx_rpc_sub_recv uses one aio under a mutex.
@@ -48,6 +52,7 @@
 #include "vx_log.h"
 
 #define VX_RPC_CONNECT_WAIT_MS 250
+#define VX_RPC_REDIAL_AFTER_MS 3000
 #define VX_RPC_RECONNECT_MIN_MS 50
 #define VX_RPC_RECONNECT_MAX_MS 1000
 #define VX_RPC_MAX_WORKERS 256
@@ -258,14 +263,19 @@ struct vx_rpc_slot {
 };
 
 struct vx_rpc_client {
-    nng_socket sock;
+    pthread_rwlock_t life; /* calls hold it shared; a redial (new socket) exclusive */
+    nng_socket sock;       /* replaced only under life held exclusively */
+    bool sock_ok;          /* sock is open (a failed redial leaves it false) */
+    char *url;
+    size_t max_msg;
     pthread_mutex_t mu;
     pthread_cond_t cv; /* signalled when a pipe is added */
     uint32_t *pipes;   /* ids of connected pipes */
     size_t n_pipes, cap_pipes;
     vx_rpc_slot *free_slots;
     vx_rpc_slot *all_slots;
-    uint64_t disconnects; /* times the last connection went away (mu) */
+    uint64_t disconnects;  /* times the last connection went away (mu) */
+    uint64_t down_since_ms; /* mu: since when no pipe is connected (0: one is) */
 };
 
 static void vx_rpc_client_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
@@ -286,6 +296,7 @@ static void vx_rpc_client_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
             c->cap_pipes = cap;
         }
         c->pipes[c->n_pipes++] = id;
+        c->down_since_ms = 0;
         pthread_cond_broadcast(&c->cv);
     } else if (ev == NNG_PIPE_EV_REM_POST) {
         for (size_t i = 0; i < c->n_pipes; i++) {
@@ -295,6 +306,7 @@ static void vx_rpc_client_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
             }
         }
         if (c->n_pipes == 0) {
+            c->down_since_ms = vx_now_ms();
             /* The server is gone. A request queued while the connection was
              * dying would otherwise wait for its whole timeout (or, worse, be
              * delivered late to a restarted server): fail every call in
@@ -326,6 +338,52 @@ static int vx_rpc_dial(nng_socket sock, const char *url, nng_dialer *out)
     return 0;
 }
 
+/* Opens c->sock (REQ, options, pipe callbacks) and starts its dialer.
+ * Called at open and by a redial, with no call in flight. */
+static int vx_rpc_client_socket(vx_rpc_client *c)
+{
+    int rv;
+    nng_dialer d;
+    c->sock_ok = false;
+    if ((rv = nng_req0_open(&c->sock)) != 0)
+        goto fail;
+    if ((rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, c->max_msg)) != 0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, VX_RPC_RECONNECT_MIN_MS)) != 0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, VX_RPC_RECONNECT_MAX_MS)) != 0 ||
+        (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, vx_rpc_client_pipe_cb, c)) != 0 ||
+        (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, vx_rpc_client_pipe_cb, c)) != 0 ||
+        (rv = vx_rpc_dial(c->sock, c->url, &d)) != 0) {
+        nng_close(c->sock);
+        goto fail;
+    }
+    c->sock_ok = true;
+    return 0;
+fail:
+    VX_ERROR("rpc client %s: %s", c->url, nng_strerror(rv));
+    return rv;
+}
+
+/* Closes c->sock and frees every slot; no call may be in flight. After
+ * nng_close returns no pipe callback runs any more. */
+static void vx_rpc_client_drop_socket(vx_rpc_client *c)
+{
+    if (c->sock_ok)
+        nng_close(c->sock);
+    c->sock_ok = false;
+    pthread_mutex_lock(&c->mu);
+    vx_rpc_slot *sl = c->all_slots;
+    while (sl) {
+        vx_rpc_slot *next = sl->next_all;
+        nng_aio_free(sl->aio);
+        free(sl);
+        sl = next;
+    }
+    c->all_slots = c->free_slots = NULL;
+    c->n_pipes = 0;
+    pthread_mutex_unlock(&c->mu);
+}
+
 int vx_rpc_client_open(vx_rpc_client **out, const char *url, size_t max_msg_bytes)
 {
     *out = NULL;
@@ -333,45 +391,61 @@ int vx_rpc_client_open(vx_rpc_client **out, const char *url, size_t max_msg_byte
         VX_ERROR("rpc client: invalid arguments (url, max_msg_bytes>0)");
         return VX_ERR_INVALID;
     }
-    int rv, rc;
     vx_rpc_client *c = calloc(1, sizeof *c);
-    if (!c)
+    if (!c || !(c->url = strdup(url))) {
+        free(c);
         return VX_ERR_NOMEM;
+    }
+    c->max_msg = max_msg_bytes;
+    c->down_since_ms = vx_now_ms();
+    pthread_rwlockattr_t la;
+    pthread_rwlockattr_init(&la);
+    /* a waiting redial must not be starved by a stream of calls */
+    pthread_rwlockattr_setkind_np(&la, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&c->life, &la);
+    pthread_rwlockattr_destroy(&la);
     pthread_mutex_init(&c->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&c->cv, &ca);
     pthread_condattr_destroy(&ca);
-    bool sock_open = false;
-    nng_dialer d;
-
-    if ((rv = nng_req0_open(&c->sock)) != 0)
-        goto nng_fail;
-    sock_open = true;
-    if ((rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, max_msg_bytes)) != 0 ||
-        (rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0 ||
-        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, VX_RPC_RECONNECT_MIN_MS)) != 0 ||
-        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, VX_RPC_RECONNECT_MAX_MS)) != 0)
-        goto nng_fail;
-    if ((rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, vx_rpc_client_pipe_cb, c)) != 0 ||
-        (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, vx_rpc_client_pipe_cb, c)) != 0)
-        goto nng_fail;
-    if ((rv = vx_rpc_dial(c->sock, url, &d)) != 0)
-        goto nng_fail;
+    int rv = vx_rpc_client_socket(c);
+    if (rv != 0) {
+        pthread_cond_destroy(&c->cv);
+        pthread_mutex_destroy(&c->mu);
+        pthread_rwlock_destroy(&c->life);
+        free(c->url);
+        free(c);
+        return vx_rpc_err(rv);
+    }
     *out = c;
     return VX_OK;
+}
 
-nng_fail:
-    VX_ERROR("rpc client %s: %s", url, nng_strerror(rv));
-    rc = vx_rpc_err(rv);
-    if (sock_open)
-        nng_close(c->sock);
-    free(c->pipes);
-    pthread_cond_destroy(&c->cv);
-    pthread_mutex_destroy(&c->mu);
-    free(c);
-    return rc;
+/* nng 1.5.2's dialer was seen (rarely, after kill -9 of the server) to stop
+ * redialling for good. A call that finds no connection after
+ * VX_RPC_REDIAL_AFTER_MS without one replaces the whole socket: it waits
+ * for the calls in flight to end (they fail within VX_RPC_CONNECT_WAIT_MS
+ * without a connection), closes the socket, and opens a new one with a new
+ * dialer. Harmless when the server is simply still down. */
+static void vx_rpc_redial(vx_rpc_client *c)
+{
+    pthread_rwlock_wrlock(&c->life);
+    pthread_mutex_lock(&c->mu);
+    uint64_t now = vx_now_ms(), since = c->down_since_ms;
+    bool still = c->n_pipes == 0 && since && now - since >= VX_RPC_REDIAL_AFTER_MS;
+    pthread_mutex_unlock(&c->mu);
+    if (still) {
+        VX_WARN("rpc client %s: no connection for %llu ms; replacing the socket", c->url,
+                (unsigned long long)(now - since));
+        vx_rpc_client_drop_socket(c);
+        pthread_mutex_lock(&c->mu);
+        c->down_since_ms = now; /* the next redial, if needed, after another period */
+        pthread_mutex_unlock(&c->mu);
+        (void)vx_rpc_client_socket(c); /* on failure sock_ok stays false: retried */
+    }
+    pthread_rwlock_unlock(&c->life);
 }
 
 /* Takes a free slot or makes one. Called with mu held. */
@@ -470,15 +544,21 @@ int vx_rpc_call(vx_rpc_client *c, const void *req, size_t req_len, int timeout_m
         return vx_rpc_err(rv);
     }
 
+    pthread_rwlock_rdlock(&c->life);
     pthread_mutex_lock(&c->mu);
     int wait = timeout_ms < VX_RPC_CONNECT_WAIT_MS ? timeout_ms : VX_RPC_CONNECT_WAIT_MS;
-    if (!vx_rpc_wait_connected(c, wait)) {
+    if (!c->sock_ok || !vx_rpc_wait_connected(c, wait)) {
+        bool stuck = c->down_since_ms && vx_now_ms() - c->down_since_ms >= VX_RPC_REDIAL_AFTER_MS;
         pthread_mutex_unlock(&c->mu);
+        pthread_rwlock_unlock(&c->life);
         nng_msg_free(msg);
+        if (stuck)
+            vx_rpc_redial(c);
         return VX_ERR_UNAVAILABLE;
     }
     if ((rc = vx_rpc_slot_get(c, &sl)) != VX_OK) {
         pthread_mutex_unlock(&c->mu);
+        pthread_rwlock_unlock(&c->life);
         nng_msg_free(msg);
         return rc;
     }
@@ -509,6 +589,7 @@ int vx_rpc_call(vx_rpc_client *c, const void *req, size_t req_len, int timeout_m
     vx_buf_append(reply, nng_msg_body(msg), nng_msg_len(msg));
     nng_msg_free(msg);
     vx_rpc_slot_put(c, sl);
+    pthread_rwlock_unlock(&c->life);
     return VX_OK;
 
 failed:
@@ -516,6 +597,7 @@ failed:
     if (rc == VX_ERR_INTERNAL)
         VX_WARN("rpc call failed: %s", nng_strerror(rv));
     vx_rpc_slot_put(c, sl);
+    pthread_rwlock_unlock(&c->life);
     return rc;
 }
 
@@ -533,18 +615,12 @@ void vx_rpc_client_close(vx_rpc_client *c)
 {
     if (!c)
         return;
-    /* After nng_close returns no pipe callback runs any more. */
-    nng_close(c->sock);
-    vx_rpc_slot *sl = c->all_slots;
-    while (sl) {
-        vx_rpc_slot *next = sl->next_all;
-        nng_aio_free(sl->aio);
-        free(sl);
-        sl = next;
-    }
+    vx_rpc_client_drop_socket(c);
     free(c->pipes);
+    free(c->url);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
+    pthread_rwlock_destroy(&c->life);
     free(c);
 }
 
