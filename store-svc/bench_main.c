@@ -8,7 +8,7 @@
  * repetitions (min–max in brackets). Also: exact single-query scan QPS
  * (dist_dot_many + top-10), build time, memory per vector, save/load time.
  * The graph holds 8-bit codes; searches re-rank with the exact rows of the
- * base array (hnsw_vector_fn base_row), as a collection does with its slab.
+ * base array (hnsw_vector_fn hnsw_rows_vector), as a collection does with its slab.
  *
  * usage: vectron-bench-index DATASET_DIR [builds=1] [max_seconds=5]
  *        vectron-bench-index --filter-sweep DATASET_DIR [n] [queries=200] [threads=2]
@@ -97,21 +97,9 @@ static const char *spread(const double *v, int n, const char *fmt, char *buf, si
     return buf;
 }
 
-/* The re-rank source: row `label` of the base array. */
-typedef struct rows {
-    const float *base;
-    size_t d;
-} rows;
-
-static const float *base_row(void *ctx, uint32_t label)
-{
-    const rows *r = ctx;
-    return r->base + (size_t)label * r->d;
-}
-
 typedef struct job {
     hnsw_index *ix;
-    rows *src; /* exact rows for the re-rank */
+    hnsw_rows *src; /* exact rows for the re-rank */
     const float *data;
     size_t n, d;
     size_t next; /* atomic work counter */
@@ -136,12 +124,12 @@ static void *build_worker(void *p)
     return NULL;
 }
 
-static void search_one(hnsw_index *ix, rows *src, const float *q, uint32_t ef, uint32_t *out)
+static void search_one(hnsw_index *ix, hnsw_rows *src, const float *q, uint32_t ef, uint32_t *out)
 {
     uint32_t n = 0;
     for (int i = 0; i < K; i++)
         out[i] = UINT32_MAX;
-    hnsw_search(ix, q, K, ef, NULL, NULL, base_row, src, out, NULL, &n);
+    hnsw_search(ix, q, K, ef, NULL, NULL, hnsw_rows_vector, src, out, NULL, &n);
 }
 
 static void *search_worker(void *p)
@@ -410,7 +398,7 @@ int main(int argc, char **argv)
 
     printf("## Vectron HNSW (C, %s float / %s sq8 kernels) on %s (N=%zu, D=%zu, Q=%zu)\n\n",
            dist_impl_name(), sq8_impl_name(), name, n, d, nq);
-    rows src = {base, d};
+    hnsw_rows src = {base, d};
 
     /* exact scan, 1 thread, single query at a time (VX_BENCH_NOSCAN=1 skips) */
     if (!getenv("VX_BENCH_NOSCAN")) {

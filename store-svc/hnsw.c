@@ -297,3 +297,9 @@ bool hnsw_contains(const hnsw_index *ix, uint32_t label)
     pthread_mutex_unlock(&mix->lock);
     return live;
 }
+
+const float *hnsw_rows_vector(void *rows, uint32_t label)
+{
+    const hnsw_rows *r = rows;
+    return r->base + (size_t)label * r->dim;
+}

@@ -55,6 +55,14 @@ typedef bool (*hnsw_filter_fn)(void *ctx, uint32_t label);
  * hnsw_search; the pointer must stay valid until hnsw_search returns. */
 typedef const float *(*hnsw_vector_fn)(void *ctx, uint32_t label);
 
+/* The simplest vector source: label L is row L of a contiguous array of
+ * dim-float rows. Pass hnsw_rows_vector with a hnsw_rows as its ctx. */
+typedef struct hnsw_rows {
+    const float *base;
+    size_t dim;
+} hnsw_rows;
+const float *hnsw_rows_vector(void *rows, uint32_t label);
+
 /* Creates an empty index. dim >= 1; m in [VX_HNSW_M_MIN, VX_HNSW_M_MAX];
  * ef_construction in [VX_HNSW_EFC_MIN, VX_HNSW_EFC_MAX] (VX_ERR_INVALID
  * otherwise). The seed fixes the level draws (deterministic single-thread

@@ -4,7 +4,7 @@
  * re-inserting 20% of the points, with a filter, after concurrent inserts
  * from two threads, across save/load, plus corrupt and truncated inputs to
  * hnsw_load. The graph walks 8-bit codes and re-ranks with the rows of the
- * data set (rows_of): returned distances must be exactly the float32 ones.
+ * data set (hnsw_rows_vector): returned distances must be exactly the float32 ones.
  * (Loading graphs saved before quantisation: hnsw_v1_test.c.)
  * Sizes shrink under the sanitizers to keep the run short.
  */
@@ -79,18 +79,6 @@ static void make_data(dataset *ds, uint64_t seed, int normalise)
     free(cent);
 }
 
-/* The re-rank source: row `label` of a dim-wide array. */
-typedef struct rows {
-    const float *base;
-    uint32_t dim;
-} rows;
-
-static const float *rows_of(void *ctx, uint32_t label)
-{
-    const rows *r = ctx;
-    return r->base + (size_t)label * r->dim;
-}
-
 static void free_data(dataset *ds)
 {
     free(ds->base);
@@ -146,8 +134,8 @@ static double recall(hnsw_index *ix, const dataset *ds, const unsigned char *liv
         uint32_t truth[K], got[K], n = 0;
         float d[K];
         brute_topk(ds->base, live, sp, q, f, truth);
-        rows src = {ds->base, DIM};
-        if (hnsw_search(ix, q, K, ef, f ? mod_filter : NULL, f, rows_of, &src, got, d, &n) != 0)
+        hnsw_rows src = {ds->base, DIM};
+        if (hnsw_search(ix, q, K, ef, f ? mod_filter : NULL, f, hnsw_rows_vector, &src, got, d, &n) != 0)
             return -1;
         for (uint32_t i = 1; i < n; i++)
             if (d[i] < d[i - 1])
@@ -203,7 +191,7 @@ TEST(hnsw_small_exact)
     /* a handful of points: every search is exhaustive, so results are exact */
     hnsw_index *ix = NULL;
     static float pts[120][2]; /* by label */
-    rows src = {&pts[0][0], 2};
+    hnsw_rows src = {&pts[0][0], 2};
     ASSERT_EQ_INT(hnsw_create(&ix, 2, HNSW_SPACE_L2, 4, 16, 7), 0);
     for (uint32_t i = 0; i < 20; i++) {
         pts[100 + i][0] = (float)i;
@@ -212,7 +200,7 @@ TEST(hnsw_small_exact)
     ASSERT_EQ_INT(hnsw_count(ix), 20);
     uint32_t lab[3], n = 0;
     float d[3];
-    ASSERT_EQ_INT(hnsw_search(ix, (float[2]){7.2f, 0}, 3, 16, NULL, NULL, rows_of, &src, lab, d,
+    ASSERT_EQ_INT(hnsw_search(ix, (float[2]){7.2f, 0}, 3, 16, NULL, NULL, hnsw_rows_vector, &src, lab, d,
                               &n),
                   0);
     ASSERT_EQ_INT(n, 3);
@@ -224,14 +212,14 @@ TEST(hnsw_small_exact)
     pts[107][0] = 1000;
     ASSERT_EQ_INT(hnsw_insert(ix, 107, pts[107]), 0);
     ASSERT_EQ_INT(hnsw_count(ix), 20);
-    ASSERT_EQ_INT(hnsw_search(ix, (float[2]){7.2f, 0}, 3, 16, NULL, NULL, rows_of, &src, lab, d,
+    ASSERT_EQ_INT(hnsw_search(ix, (float[2]){7.2f, 0}, 3, 16, NULL, NULL, hnsw_rows_vector, &src, lab, d,
                               &n),
                   0);
     ASSERT_EQ_INT(lab[0], 108);
     ASSERT_EQ_INT(lab[1], 106);
     ASSERT_EQ_INT(hnsw_remove(ix, 108), 0);
     ASSERT_EQ_INT(hnsw_remove(ix, 108), VX_ERR_NOT_FOUND);
-    ASSERT_EQ_INT(hnsw_search(ix, (float[2]){7.2f, 0}, 3, 16, NULL, NULL, rows_of, &src, lab, d,
+    ASSERT_EQ_INT(hnsw_search(ix, (float[2]){7.2f, 0}, 3, 16, NULL, NULL, hnsw_rows_vector, &src, lab, d,
                               &n),
                   0);
     ASSERT_EQ_INT(lab[0], 106);
@@ -242,7 +230,7 @@ TEST(hnsw_small_exact)
     /* k larger than the index returns everything live */
     uint32_t all[40];
     ASSERT_EQ_INT(
-        hnsw_search(ix, (float[2]){0, 0}, 40, 40, NULL, NULL, rows_of, &src, all, NULL, &n), 0);
+        hnsw_search(ix, (float[2]){0, 0}, 40, 40, NULL, NULL, hnsw_rows_vector, &src, all, NULL, &n), 0);
     ASSERT_EQ_INT(n, 19);
     hnsw_destroy(ix);
 }
@@ -315,14 +303,14 @@ TEST(hnsw_filtered_search)
     hnsw_index *ix = build(&ds, HNSW_SPACE_IP);
     ASSERT(ix);
     brute_filter f = {10, 3};
-    rows src = {ds.base, DIM};
+    hnsw_rows src = {ds.base, DIM};
     double r = recall(ix, &ds, NULL, HNSW_SPACE_IP, 64, &f);
     fprintf(stderr, "    filtered recall@10 (10%% selectivity, ef=64): %.4f\n", r);
     ASSERT_MSG(r >= 0.9, "filtered recall %.4f", r);
     /* every result matches and k come back when k match */
     for (int qi = 0; qi < 20; qi++) {
         uint32_t lab[K], n = 0;
-        ASSERT_EQ_INT(hnsw_search(ix, ds.query + (size_t)qi * DIM, K, 16, mod_filter, &f, rows_of,
+        ASSERT_EQ_INT(hnsw_search(ix, ds.query + (size_t)qi * DIM, K, 16, mod_filter, &f, hnsw_rows_vector,
                                   &src, lab, NULL, &n),
                       0);
         ASSERT_EQ_INT(n, K);
@@ -333,13 +321,13 @@ TEST(hnsw_filtered_search)
     brute_filter rare = {N_BASE / 3 + 1, 1};
     uint32_t lab[K], n = 0;
     ASSERT_EQ_INT(
-        hnsw_search(ix, ds.query, K, 10, mod_filter, &rare, rows_of, &src, lab, NULL, &n), 0);
+        hnsw_search(ix, ds.query, K, 10, mod_filter, &rare, hnsw_rows_vector, &src, lab, NULL, &n), 0);
     ASSERT_EQ_INT(n, 3);
     /* a filter nothing matches: no results, no error */
     brute_filter none = {N_BASE + 7, N_BASE + 5};
     n = 9;
     ASSERT_EQ_INT(
-        hnsw_search(ix, ds.query, K, 10, mod_filter, &none, rows_of, &src, lab, NULL, &n), 0);
+        hnsw_search(ix, ds.query, K, 10, mod_filter, &none, hnsw_rows_vector, &src, lab, NULL, &n), 0);
     ASSERT_EQ_INT(n, 0);
     hnsw_destroy(ix);
     free_data(&ds);
@@ -368,8 +356,8 @@ static void *search_thread(void *p)
     for (int r = 0; r < 3 && a->rc == 0; r++)
         for (int qi = 0; qi < N_QUERY && a->rc == 0; qi++) {
             uint32_t lab[K], n;
-            rows src = {a->ds->base, DIM};
-            a->rc = hnsw_search(a->ix, a->ds->query + (size_t)qi * DIM, K, 32, NULL, NULL, rows_of,
+            hnsw_rows src = {a->ds->base, DIM};
+            a->rc = hnsw_search(a->ix, a->ds->query + (size_t)qi * DIM, K, 32, NULL, NULL, hnsw_rows_vector,
                                 &src, lab, NULL, &n);
             for (uint32_t i = 0; i < n; i++)
                 if (lab[i] >= N_BASE)
@@ -420,9 +408,9 @@ TEST(hnsw_save_load_roundtrip)
         uint32_t l1[K], l2[K], n1, n2;
         float d1[K], d2[K];
         const float *q = ds.query + (size_t)qi * DIM;
-        rows src = {ds.base, DIM};
-        ASSERT_EQ_INT(hnsw_search(ix, q, K, 32, NULL, NULL, rows_of, &src, l1, d1, &n1), 0);
-        ASSERT_EQ_INT(hnsw_search(ix2, q, K, 32, NULL, NULL, rows_of, &src, l2, d2, &n2), 0);
+        hnsw_rows src = {ds.base, DIM};
+        ASSERT_EQ_INT(hnsw_search(ix, q, K, 32, NULL, NULL, hnsw_rows_vector, &src, l1, d1, &n1), 0);
+        ASSERT_EQ_INT(hnsw_search(ix2, q, K, 32, NULL, NULL, hnsw_rows_vector, &src, l2, d2, &n2), 0);
         ASSERT_EQ_INT(n1, n2);
         for (uint32_t i = 0; i < n1; i++) {
             ASSERT_EQ_INT(l1[i], l2[i]);
@@ -575,8 +563,8 @@ static void *filtered_search_thread(void *p)
     brute_filter f = {10, 3};
     for (int qi = 0; qi < N_QUERY && a->rc == 0; qi++) {
         uint32_t lab[K], n = 0;
-        rows src = {a->ds->base, DIM};
-        if (hnsw_search(a->ix, a->ds->query + (size_t)qi * DIM, K, 32, mod_filter, &f, rows_of,
+        hnsw_rows src = {a->ds->base, DIM};
+        if (hnsw_search(a->ix, a->ds->query + (size_t)qi * DIM, K, 32, mod_filter, &f, hnsw_rows_vector,
                         &src, lab, NULL, &n) != 0)
             a->rc = -3;
         for (uint32_t i = 0; i < n; i++)
@@ -612,7 +600,7 @@ TEST(hnsw_concurrent_remove_reinsert_and_filtered_search)
 
 static const float *odd_rows_only(void *ctx, uint32_t label)
 {
-    return label % 2 ? rows_of(ctx, label) : NULL;
+    return label % 2 ? hnsw_rows_vector(ctx, label) : NULL;
 }
 
 static void rerank_case(hnsw_space sp)
@@ -621,13 +609,13 @@ static void rerank_case(hnsw_space sp)
     make_data(&ds, sp == HNSW_SPACE_IP ? 21 : 22, sp == HNSW_SPACE_IP);
     hnsw_index *ix = build(&ds, sp);
     ASSERT(ix);
-    rows src = {ds.base, DIM};
+    hnsw_rows src = {ds.base, DIM};
     size_t hit_exact = 0, hit_codes = 0;
     for (int qi = 0; qi < N_QUERY; qi++) {
         const float *q = ds.query + (size_t)qi * DIM;
         uint32_t lab[K], truth[K], n = 0, na = 0, alab[K];
         float d[K], ad[K];
-        ASSERT_EQ_INT(hnsw_search(ix, q, K, 64, NULL, NULL, rows_of, &src, lab, d, &n), 0);
+        ASSERT_EQ_INT(hnsw_search(ix, q, K, 64, NULL, NULL, hnsw_rows_vector, &src, lab, d, &n), 0);
         ASSERT_EQ_INT(n, K);
         for (uint32_t i = 0; i < n; i++) {
             const float *v = ds.base + (size_t)lab[i] * DIM;

@@ -92,17 +92,6 @@ static void tiny_vec(uint32_t i, float *v)
     v[2] = (float)i * 0.25f;
 }
 
-typedef struct rows {
-    const float *base;
-    uint32_t dim;
-} rows;
-
-static const float *rows_of(void *ctx, uint32_t label)
-{
-    const rows *r = ctx;
-    return r->base + (size_t)label * r->dim;
-}
-
 static void reseal(unsigned char *p, size_t len)
 {
     uint32_t crc = vx_crc32c(0, p, len - 4);
@@ -125,14 +114,14 @@ TEST(hnsw_loads_version1_blob)
     float pts[24][3];
     for (uint32_t i = 0; i < 24; i++)
         tiny_vec(i == 9 ? 30 : i, pts[i]);
-    rows src = {&pts[0][0], 3};
+    hnsw_rows src = {&pts[0][0], 3};
     /* k = everything: the search is exhaustive, so it must equal brute force */
     for (uint32_t qi = 0; qi < 24; qi++) {
         float q[3];
         tiny_vec(qi * 5 + 1, q);
         uint32_t lab[30], n = 0;
         float d[30];
-        ASSERT_EQ_INT(hnsw_search(ix, q, 30, 30, NULL, NULL, rows_of, &src, lab, d, &n), 0);
+        ASSERT_EQ_INT(hnsw_search(ix, q, 30, 30, NULL, NULL, hnsw_rows_vector, &src, lab, d, &n), 0);
         ASSERT_EQ_INT(n, 23);
         for (uint32_t i = 0; i < n; i++) {
             ASSERT(lab[i] != 5 && lab[i] < 24);
@@ -219,13 +208,13 @@ TEST(hnsw_loads_version1_image_of_a_fresh_graph)
     ASSERT_EQ_INT(again.len, b.len);
     ASSERT(memcmp(again.data, b.data, b.len) == 0); /* same codes, same graph */
     /* and searches agree */
-    rows src = {base, DIM};
+    hnsw_rows src = {base, DIM};
     for (uint32_t qi = 1; qi < N; qi += 97) {
         uint32_t l1[10], l2[10], n1, n2;
         float d1[10], d2[10];
         const float *q = base + (size_t)qi * DIM;
-        ASSERT_EQ_INT(hnsw_search(ix, q, 10, 32, NULL, NULL, rows_of, &src, l1, d1, &n1), 0);
-        ASSERT_EQ_INT(hnsw_search(ix1, q, 10, 32, NULL, NULL, rows_of, &src, l2, d2, &n2), 0);
+        ASSERT_EQ_INT(hnsw_search(ix, q, 10, 32, NULL, NULL, hnsw_rows_vector, &src, l1, d1, &n1), 0);
+        ASSERT_EQ_INT(hnsw_search(ix1, q, 10, 32, NULL, NULL, hnsw_rows_vector, &src, l2, d2, &n2), 0);
         ASSERT(n1 == 10 && n1 == n2 && !memcmp(l1, l2, sizeof l1) && !memcmp(d1, d2, sizeof d1));
     }
     free(rec);
