@@ -51,8 +51,13 @@ vx_config_result api_config_load(api_config *c, int argc, char **argv)
          "comma-separated proxy addresses whose X-Forwarded-For names the client", false},
         {"max_inflight", "VECTRON_MAX_INFLIGHT", "--max-inflight", VX_CONF_INT, &c->max_inflight,
          STR(API_DEFAULT_MAX_INFLIGHT), 1, 4096, NULL,
-         "concurrent calls to each backend service; beyond it requests answer 503 overloaded "
-         "at once",
+         "concurrent calls to each backend service; a request beyond it waits for one to "
+         "finish (see --queue-wait-ms)",
+         false},
+        {"queue_wait_ms", "VECTRON_QUEUE_WAIT_MS", "--queue-wait-ms", VX_CONF_INT,
+         &c->queue_wait_ms, STR(API_DEFAULT_QUEUE_WAIT_MS), 0, 600000, NULL,
+         "how long a request waits for a backend slot before it answers 503 overloaded "
+         "(never past --request-timeout-ms); 0 = answer 503 at once",
          false},
     };
     return vx_config_load(rows, sizeof(rows) / sizeof(rows[0]), argc, argv, "vectron-api",

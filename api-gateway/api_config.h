@@ -14,6 +14,7 @@
 #define API_DEFAULT_TIMEOUT_MS 30000
 #define API_DEFAULT_THREADS 32
 #define API_DEFAULT_MAX_INFLIGHT 24 /* per backend; below the thread count */
+#define API_DEFAULT_QUEUE_WAIT_MS 5000 /* a call beyond max_inflight waits this long */
 
 typedef struct api_config {
     const char *bind;
@@ -29,7 +30,8 @@ typedef struct api_config {
     int64_t rate_limit;      /* requests/s per key (or client address); 0 = off */
     int64_t rate_burst;      /* bucket size; 0 = max(1, rate_limit) */
     const char *trusted_proxies; /* peers whose X-Forwarded-For is believed */
-    int64_t max_inflight;    /* concurrent calls per backend; more → 503 overloaded */
+    int64_t max_inflight;    /* concurrent calls per backend; more wait for a slot */
+    int64_t queue_wait_ms;   /* longest such wait, then 503 overloaded; 0 = refuse at once */
 } api_config;
 
 /* Fills c from defaults, environment and argv; see vx_config_load. */

@@ -64,7 +64,7 @@ int main(int argc, char **argv)
     vx_signal_setup();
     if (upstream_open(&srv.up, cfg.store_url, cfg.embed_url, (int)cfg.request_timeout_ms))
         goto out;
-    upstream_configure(srv.up, (int)cfg.max_inflight, mx);
+    upstream_configure(srv.up, (int)cfg.max_inflight, (int)cfg.queue_wait_ms, mx);
     web_options wo = {
         .bind = cfg.bind,
         .port = (int)cfg.port,

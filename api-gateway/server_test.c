@@ -74,7 +74,7 @@ typedef struct gw {
     int port;
 } gw;
 
-static void gw_start(gw *g, double rate, int burst, int max_inflight)
+static void gw_start_q(gw *g, double rate, int burst, int max_inflight, int queue_wait_ms)
 {
     memset(g, 0, sizeof *g);
     vx_log_init("server_test", VX_LOG_ERROR);
@@ -92,7 +92,8 @@ static void gw_start(gw *g, double rate, int burst, int max_inflight)
                           .rate_limit = (int64_t)rate,
                           .rate_burst = burst,
                           .trusted_proxies = "",
-                          .max_inflight = max_inflight};
+                          .max_inflight = max_inflight,
+                          .queue_wait_ms = queue_wait_ms};
     g->srv.cfg = &g->cfg;
     auth_table_create(&g->keys);
     auth_table_add_key(g->keys, AUTH_ROLE_READ, READ_KEY, strlen(READ_KEY));
@@ -109,7 +110,7 @@ static void gw_start(gw *g, double rate, int burst, int max_inflight)
     snprintf(embed_url, sizeof embed_url, "ipc://%s/embed.sock", g->dir); /* nobody there */
     if (upstream_open(&g->srv.up, g->store_url, embed_url, 5000))
         abort();
-    upstream_configure(g->srv.up, max_inflight, g->srv.metrics);
+    upstream_configure(g->srv.up, max_inflight, queue_wait_ms, g->srv.metrics);
     web_options wo = {.bind = "127.0.0.1", .port = 0, .threads = 8, .request_timeout_ms = 5000,
                       .cors_origin = ""};
     if (web_start(&g->srv.web, &wo, api_handle, &g->srv))
@@ -117,6 +118,11 @@ static void gw_start(gw *g, double rate, int burst, int max_inflight)
     g->port = web_port(g->srv.web);
     for (int i = 0; i < 200 && !upstream_connected(g->srv.up, UP_STORE); i++)
         usleep(10000);
+}
+
+static void gw_start(gw *g, double rate, int burst, int max_inflight)
+{
+    gw_start_q(g, rate, burst, max_inflight, 0);
 }
 
 static void gw_stop(gw *g)
@@ -245,7 +251,7 @@ static void *slow_list(void *arg)
     return NULL;
 }
 
-TEST(server_overload_answers_503_at_once)
+TEST(server_overload_without_queue_answers_503_at_once)
 {
     gw g;
     gw_start(&g, 0, 0, 1); /* one store call at a time */
@@ -270,6 +276,41 @@ TEST(server_overload_answers_503_at_once)
     char r[4096];
     ASSERT_EQ_INT(http(&g, "GET", "/collections", "X-API-Key: " READ_KEY "\r\n", NULL, r, sizeof r),
                   200);
+    gw_stop(&g);
+}
+
+/* With a queue wait, a call beyond the bound waits for the running one and
+ * succeeds; when the running one outlasts the wait, 503 after the wait. */
+TEST(server_overload_queues_then_answers_503)
+{
+    gw g;
+    gw_start_q(&g, 0, 0, 1, 300); /* one store call at a time, wait up to 300 ms */
+    g_list_delay_ms = 150;
+    slow_call a = {.g = &g}, b = {.g = &g};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, slow_list, &a);
+    for (int i = 0; i < 400 && upstream_inflight(g.srv.up, UP_STORE) == 0; i++)
+        usleep(5000);
+    ASSERT_EQ_INT(upstream_inflight(g.srv.up, UP_STORE), 1);
+    pthread_create(&tb, NULL, slow_list, &b);
+    pthread_join(tb, NULL);
+    pthread_join(ta, NULL);
+    ASSERT_EQ_INT(a.status, 200);
+    ASSERT_MSG(b.status == 200, "the queued call got %d: %s", b.status, b.resp);
+
+    g_list_delay_ms = 900; /* now the running call outlasts the 300 ms wait */
+    pthread_create(&ta, NULL, slow_list, &a);
+    for (int i = 0; i < 400 && upstream_inflight(g.srv.up, UP_STORE) == 0; i++)
+        usleep(5000);
+    pthread_create(&tb, NULL, slow_list, &b);
+    pthread_join(tb, NULL);
+    pthread_join(ta, NULL);
+    g_list_delay_ms = 0;
+    ASSERT_EQ_INT(a.status, 200);
+    ASSERT_EQ_INT(b.status, 503);
+    ASSERT_MSG(strstr(b.resp, "\"overloaded\"") && strstr(b.resp, "within 300 ms"), "%s", b.resp);
+    ASSERT_MSG(b.ms >= 280 && b.ms < 800, "the refused call answered after %.0f ms", b.ms);
+    ASSERT_EQ_INT(upstream_inflight(g.srv.up, UP_STORE), 0);
     gw_stop(&g);
 }
 

@@ -1,25 +1,40 @@
 /*
  * upstream.c — bus calls from the gateway (see upstream.h). The in-flight
- * bound is one atomic counter per target: incremented before the call,
- * refused (and decremented) when it was already at the limit.
+ * bound is one counter per target under a mutex: a call takes a slot before
+ * it is sent and gives it back when its reply (or error) is in; a call that
+ * finds every slot taken waits on the target's condition variable for at
+ * most queue_wait_ms (and never past its own timeout), then is refused.
  */
 #include "upstream.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vx_clock.h"
 #include "vx_log.h"
 #include "vx_rpc.h"
 
+/* The in-flight bound of one target. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* signalled when a slot is given back */
+    int inflight;      /* calls holding a slot */
+    int waiting;       /* calls waiting for one */
+} up_slots;
+
 struct upstream {
     vx_rpc_client *c[2];
     int timeout_ms;
     atomic_uint_fast64_t next_id;
-    atomic_int inflight[2];
-    int max_inflight; /* 0: unlimited */
+    up_slots slots[2];
+    int max_inflight;  /* 0: unlimited */
+    int queue_wait_ms; /* longest wait for a slot; 0: refuse at once */
     metrics *m;
 };
 
@@ -33,8 +48,14 @@ int upstream_open(upstream **out, const char *store_url, const char *embed_url, 
         return VX_ERR_NOMEM;
     u->timeout_ms = timeout_ms;
     atomic_init(&u->next_id, 1);
-    atomic_init(&u->inflight[0], 0);
-    atomic_init(&u->inflight[1], 0);
+    for (int t = 0; t < 2; t++) {
+        pthread_mutex_init(&u->slots[t].mu, NULL);
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&u->slots[t].cv, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     int rc = vx_rpc_client_open(&u->c[UP_STORE], store_url, VX_MAX_MSG_BYTES);
     if (rc) {
         VX_ERROR("upstream: cannot open store client for %s: %s", store_url, vx_strerror(rc));
@@ -60,18 +81,68 @@ void upstream_close(upstream *u)
         vx_rpc_client_close(u->c[0]);
     if (u->c[1])
         vx_rpc_client_close(u->c[1]);
+    for (int t = 0; t < 2; t++) {
+        pthread_mutex_destroy(&u->slots[t].mu);
+        pthread_cond_destroy(&u->slots[t].cv);
+    }
     free(u);
 }
 
 int upstream_connected(upstream *u, up_target t) { return vx_rpc_client_connected(u->c[t]); }
 
-void upstream_configure(upstream *u, int max_inflight, metrics *m)
+void upstream_configure(upstream *u, int max_inflight, int queue_wait_ms, metrics *m)
 {
     u->max_inflight = max_inflight > 0 ? max_inflight : 0;
+    u->queue_wait_ms = queue_wait_ms > 0 ? queue_wait_ms : 0;
     u->m = m;
 }
 
-int upstream_inflight(upstream *u, up_target t) { return atomic_load(&u->inflight[t]); }
+int upstream_inflight(upstream *u, up_target t)
+{
+    pthread_mutex_lock(&u->slots[t].mu);
+    int n = u->slots[t].inflight;
+    pthread_mutex_unlock(&u->slots[t].mu);
+    return n;
+}
+
+/* Takes a slot of t, waiting at most wait_ms for one; false when none came. */
+static bool slot_take(upstream *u, up_target t, int wait_ms)
+{
+    up_slots *s = &u->slots[t];
+    bool ok = true;
+    pthread_mutex_lock(&s->mu);
+    if (u->max_inflight && s->inflight >= u->max_inflight) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += wait_ms / 1000;
+        until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        s->waiting++;
+        while (s->inflight >= u->max_inflight && wait_ms > 0) {
+            if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT)
+                break;
+        }
+        s->waiting--;
+        ok = s->inflight < u->max_inflight;
+    }
+    if (ok)
+        s->inflight++;
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
+static void slot_give(upstream *u, up_target t)
+{
+    up_slots *s = &u->slots[t];
+    pthread_mutex_lock(&s->mu);
+    s->inflight--;
+    if (s->waiting)
+        pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
 
 static int call(upstream *u, up_target t, vx_request *req, int timeout_ms, vx_arena *a,
                 vx_reply *rep, char *err, size_t err_len);
@@ -87,17 +158,19 @@ int upstream_call_timeout(upstream *u, up_target t, vx_request *req, int timeout
 {
     uint64_t t0 = vx_now_ns();
     int rc;
-    int n = atomic_fetch_add(&u->inflight[t], 1);
-    if (u->max_inflight && n >= u->max_inflight) {
+    int wait_ms = u->queue_wait_ms < timeout_ms ? u->queue_wait_ms : timeout_ms;
+    if (!slot_take(u, t, wait_ms)) {
         memset(rep, 0, sizeof(*rep));
         snprintf(err, err_len,
-                 "too many requests in flight to the %s service (limit %d); retry later",
-                 target_name(t), u->max_inflight);
+                 "too many requests in flight to the %s service (limit %d, none finished "
+                 "within %d ms); retry later",
+                 target_name(t), u->max_inflight, wait_ms);
         rc = VX_ERR_OVERLOADED;
     } else {
-        rc = call(u, t, req, timeout_ms, a, rep, err, err_len);
+        int left = timeout_ms - (int)((vx_now_ns() - t0) / 1000000u);
+        rc = call(u, t, req, left > 0 ? left : 1, a, rep, err, err_len);
+        slot_give(u, t);
     }
-    atomic_fetch_sub(&u->inflight[t], 1);
     if (u->m)
         metrics_observe_upstream(u->m, t == UP_STORE ? METRICS_STORE : METRICS_EMBED,
                                  (int)req->type, rc, (double)(vx_now_ns() - t0) * 1e-9);

@@ -8,9 +8,12 @@
  * err. Transport errors: no connection → VX_ERR_UNAVAILABLE (store) or
  * VX_ERR_EMBED_UNAVAILABLE (embed); no reply in time → VX_ERR_TIMEOUT.
  *
- * Overload: at most max_inflight calls per target run at once (default
- * unlimited); a call beyond that fails AT ONCE with VX_ERR_OVERLOADED (503
- * "overloaded" + Retry-After) instead of queueing behind a slow backend.
+ * Overload: at most max_inflight calls per target run at once (0:
+ * unlimited). A call beyond that waits for a running call to finish, at
+ * most queue_wait_ms (and never past its own timeout; the wait counts
+ * against it), then fails with VX_ERR_OVERLOADED (503 "overloaded" +
+ * Retry-After); queue_wait_ms 0 refuses at once. Waiters are woken one per
+ * finished call (no fairness order is promised).
  * With a metrics registry set, every call is counted (service, message
  * type, status, duration), overload refusals included.
  *
@@ -30,8 +33,9 @@ typedef struct upstream upstream;
 typedef enum { UP_STORE = 0, UP_EMBED = 1 } up_target;
 
 int upstream_open(upstream **out, const char *store_url, const char *embed_url, int timeout_ms);
-/* max_inflight per target (0: unlimited); m may be NULL (not owned). */
-void upstream_configure(upstream *u, int max_inflight, metrics *m);
+/* max_inflight per target (0: unlimited), the longest wait for a slot;
+ * m may be NULL (not owned). */
+void upstream_configure(upstream *u, int max_inflight, int queue_wait_ms, metrics *m);
 /* Calls running now to target t. */
 int upstream_inflight(upstream *u, up_target t);
 void upstream_close(upstream *u);
