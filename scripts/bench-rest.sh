@@ -33,6 +33,8 @@
 #           --bus tcp --log-level info (the service default: one access line
 #           per request) --bench-dir /tmp/bench (membw, bench_faiss.py)
 #           --api build/bin/vectron-api (another build: before/after runs)
+# Environment: STORE_WRAP / API_WRAP prefix the two service commands (e.g.
+# API_WRAP='taskset -c 0' for a pinning experiment).
 # Needs: a C compiler, curl, and for the peers python3-faiss.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -89,9 +91,9 @@ fi
 
 echo "== start services (bus $STORE_URL, http 127.0.0.1:$PORT, data $TMP/data)" >&2
 mkdir -p "$TMP/data"
-build/bin/vectron-store --listen "$STORE_URL" --events-url "ipc://$TMP/events.sock" \
+${STORE_WRAP:-} build/bin/vectron-store --listen "$STORE_URL" --events-url "ipc://$TMP/events.sock" \
   --data-dir "$TMP/data" --log-level "$LOG_LEVEL" 2>"$TMP/store.log" & PIDS+=($!)
-"$API_BIN" --bind 127.0.0.1 --port "$PORT" --store-url "$STORE_URL" \
+${API_WRAP:-} "$API_BIN" --bind 127.0.0.1 --port "$PORT" --store-url "$STORE_URL" \
   --embed-url "ipc://$TMP/embed.sock" --log-level "$LOG_LEVEL" 2>"$TMP/api.log" & PIDS+=($!)
 URL="http://127.0.0.1:$PORT"
 for _ in $(seq 100); do
