@@ -184,27 +184,39 @@ int store_create(store *s, const vx_coll_config *cfg, vx_arena *a, vx_coll_info 
     return store_create_lsn(s, cfg, a, info, NULL, err, err_len);
 }
 
+/* How often a create retries when a concurrent drop removed the collection
+ * between creating it and reading its info (each retry creates it again:
+ * the PUT then takes effect after that DELETE, a valid order for the two). */
+#define STORE_CREATE_RETRIES 16
+
 int store_create_lsn(store *s, const vx_coll_config *cfg, vx_arena *a, vx_coll_info *info,
                      uint64_t *lsn, char *err, size_t err_len)
 {
-    store_entry *e;
-    bool created;
-    if (lsn)
-        *lsn = 0;
-    pthread_rwlock_wrlock(&s->lock);
-    int rc = create_locked(s, cfg, &e, &created, lsn, err, err_len);
-    if (rc == VX_OK)
-        atomic_fetch_add(&e->refs, 1);
-    pthread_rwlock_unlock(&s->lock);
-    if (rc)
-        return rc;
-    pthread_rwlock_rdlock(&e->lock);
-    if (e->dropped)
-        rc = VX_ERR_NOT_FOUND; /* dropped between our unlock and now */
-    else
-        coll_info(e->coll, a, info);
-    pthread_rwlock_unlock(&e->lock);
-    entry_unref(e);
+    int rc = VX_ERR_CONFLICT;
+    for (int attempt = 0; attempt < STORE_CREATE_RETRIES; attempt++) {
+        store_entry *e;
+        bool created;
+        if (lsn)
+            *lsn = 0;
+        pthread_rwlock_wrlock(&s->lock);
+        rc = create_locked(s, cfg, &e, &created, lsn, err, err_len);
+        if (rc == VX_OK)
+            atomic_fetch_add(&e->refs, 1);
+        pthread_rwlock_unlock(&s->lock);
+        if (rc)
+            return rc;
+        pthread_rwlock_rdlock(&e->lock);
+        bool dropped = e->dropped; /* dropped between our unlock and now */
+        if (!dropped)
+            coll_info(e->coll, a, info);
+        pthread_rwlock_unlock(&e->lock);
+        entry_unref(e);
+        if (!dropped)
+            return VX_OK;
+        rc = VX_ERR_CONFLICT;
+    }
+    snprintf(err, err_len, "name: collection %s is being deleted and created concurrently; retry",
+             cfg->name);
     return rc;
 }
 

@@ -51,7 +51,10 @@ void store_set_log(store *s, store_log_fn fn, void *ctx);
 void store_close(store *s); /* frees every collection; no operation may run */
 
 /* Creates a collection. Already existing with the same settings: VX_OK and
- * its info (idempotent); with other settings: VX_ERR_CONFLICT. */
+ * its info (idempotent); with other settings: VX_ERR_CONFLICT. A concurrent
+ * drop that removes it before its info is read makes the create run again
+ * (never VX_ERR_NOT_FOUND); after STORE_CREATE_RETRIES such losses in a row:
+ * VX_ERR_CONFLICT with a message. */
 int store_create(store *s, const vx_coll_config *cfg, vx_arena *a, vx_coll_info *info, char *err,
                  size_t err_len);
 /* As store_create; *lsn (may be NULL) gets the LSN of the create record,

@@ -251,3 +251,55 @@ TEST(store_drop_while_searching)
     store_close(s);
     vx_arena_fini(&a);
 }
+
+/* PUT and DELETE of one name from several threads: a create answers VX_OK
+ * (or, after many lost races in a row, VX_ERR_CONFLICT with a message),
+ * never NOT_FOUND, and a drop answers VX_OK or NOT_FOUND. */
+typedef struct {
+    store *s;
+    int creates_ok, drops, bad;
+    char why[256];
+} churn_worker;
+
+static void *churn_main(void *p)
+{
+    churn_worker *w = p;
+    vx_arena a;
+    vx_arena_init(&a, 4096);
+    vx_coll_config c = cfg_of("churn", 4, VX_METRIC_DOT);
+    char err[256];
+    for (int i = 0; i < 3000; i++) {
+        vx_arena_reset(&a);
+        vx_coll_info info;
+        err[0] = 0;
+        int rc = store_create(w->s, &c, &a, &info, err, sizeof err);
+        if (rc == VX_OK && info.config.dimension == 4)
+            w->creates_ok++;
+        else if (!(rc == VX_ERR_CONFLICT && err[0]) && !w->bad++)
+            snprintf(w->why, sizeof w->why, "create: %s (%s)", vx_strerror(rc), err);
+        rc = store_drop(w->s, "churn");
+        if (rc == VX_OK)
+            w->drops++;
+        else if (rc != VX_ERR_NOT_FOUND && !w->bad++)
+            snprintf(w->why, sizeof w->why, "drop: %s", vx_strerror(rc));
+    }
+    vx_arena_fini(&a);
+    return NULL;
+}
+
+TEST(store_create_and_drop_race)
+{
+    store *s;
+    ASSERT_EQ_INT(store_open(&s), VX_OK);
+    churn_worker ws[4] = {{.s = s}, {.s = s}, {.s = s}, {.s = s}};
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, churn_main, &ws[i]);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 4; i++) {
+        ASSERT_MSG(ws[i].bad == 0, "worker %d: %d bad answers, first %s", i, ws[i].bad, ws[i].why);
+        ASSERT_MSG(ws[i].creates_ok > 0 && ws[i].drops > 0, "worker %d made no progress", i);
+    }
+    store_close(s);
+}
