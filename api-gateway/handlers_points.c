@@ -40,7 +40,12 @@ void h_points_upsert(api_ctx *c)
         return;
     }
     if (pts.n_text) {
-        const char *model = coll_model(c, c->name, "text");
+        uint32_t first = 0;
+        while (!pts.texts[first])
+            first++;
+        char field[48];
+        snprintf(field, sizeof field, "points[%u].text", first);
+        const char *model = coll_model(c, c->name, field);
         if (!model)
             return;
         const char **texts = vx_arena_alloc(c->arena, pts.n_text * sizeof(char *));
@@ -172,6 +177,16 @@ static void do_delete(api_ctx *c, vx_delete_req *del, bool single)
     vx_request req;
     vx_reply rep;
     memset(&req, 0, sizeof(req));
+    if (!del->filter && del->n_ids == 0) {
+        /* {"ids": []} deletes nothing; the bus has no empty delete, so only
+         * check that the collection exists (404 otherwise). */
+        req.type = VX_MSG_COLL_INFO;
+        req.body.coll_name.name = c->name;
+        if (api_call(c, UP_STORE, &req, &rep))
+            return;
+        rep.body.write.n = 0;
+        goto answer;
+    }
     req.type = VX_MSG_POINTS_DELETE;
     req.body.del = *del;
     req.body.del.collection = c->name;
@@ -181,6 +196,7 @@ static void do_delete(api_ctx *c, vx_delete_req *del, bool single)
         api_send_error(c, VX_ERR_NOT_FOUND, "id: no point with this id in %s", c->name);
         return;
     }
+answer:;
     vx_buf b = VX_BUF_INIT;
     vx_jsonw w;
     vx_jsonw_init(&w, &b);

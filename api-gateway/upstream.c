@@ -161,10 +161,15 @@ int upstream_call_timeout(upstream *u, up_target t, vx_request *req, int timeout
     int wait_ms = u->queue_wait_ms < timeout_ms ? u->queue_wait_ms : timeout_ms;
     if (!slot_take(u, t, wait_ms)) {
         memset(rep, 0, sizeof(*rep));
-        snprintf(err, err_len,
-                 "too many requests in flight to the %s service (limit %d, none finished "
-                 "within %d ms); retry later",
-                 target_name(t), u->max_inflight, wait_ms);
+        if (wait_ms > 0)
+            snprintf(err, err_len,
+                     "too many requests in flight to the %s service (limit %d, none finished "
+                     "within %d ms); retry later",
+                     target_name(t), u->max_inflight, wait_ms);
+        else
+            snprintf(err, err_len,
+                     "too many requests in flight to the %s service (limit %d); retry later",
+                     target_name(t), u->max_inflight);
         rc = VX_ERR_OVERLOADED;
     } else {
         int left = timeout_ms - (int)((vx_now_ns() - t0) / 1000000u);

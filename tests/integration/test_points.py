@@ -194,6 +194,20 @@ def test_delete_by_ids_and_filter(s):
     for bad in ({}, {"ids": "p6"}, {"ids": [1]}, {"filter": {"i": {"$bogus": 1}}}, {"ids": ["p6"], "filter": {}}):
         expect_error(s.http.post("/collections/pt_delmany/points/delete", bad), 400, what="delete body %r" % (bad,))
     assert count(s, "pt_delmany") == 2
+    # an empty id list deletes nothing (and still 404s on a missing collection)
+    body = expect(s.http.post("/collections/pt_delmany/points/delete", {"ids": []}), 200, "ids []")
+    assert body.get("deleted") == 0, body
+    assert count(s, "pt_delmany") == 2
+    expect_error(s.http.post("/collections/pt_nosuch/points/delete", {"ids": []}), 404, "not_found",
+                 what="ids [] on a missing collection")
+
+
+def test_text_point_without_model_names_its_index(s):
+    make(s, "pt_nomodel", 3)
+    r = s.http.post("/collections/pt_nomodel/points",
+                    {"points": [{"id": "x", "vector": [1, 2, 3]}, {"id": "y", "text": "hello"}]})
+    expect_error(r, 400, "invalid_argument", mentions=["points[1].text"], what="text point, no model")
+    assert count(s, "pt_nomodel") == 0
 
 
 def list_page(s, coll, limit, cursor=None):
