@@ -73,6 +73,25 @@ static int web_bad_framing(const struct mg_request_info *ri, const char **why)
     return 0;
 }
 
+/* Makes civetweb close the connection after this request. civetweb 1.15
+ * decides keep-alive from the request's own Connection header (and from a
+ * flag only its text/plain error page sets), and its public API has no
+ * "close after this response"; so the request's Connection header (civetweb's
+ * writable copy; ri is const only in the API) is made to say "close". Used
+ * only on requests answered with an error. */
+static void web_force_close(const struct mg_request_info *ri)
+{
+    struct mg_request_info *w = (struct mg_request_info *)ri;
+    for (int i = 0; i < w->num_headers; i++)
+        if (strcasecmp(w->http_headers[i].name, "Connection") == 0) {
+            w->http_headers[i].value = "close";
+            return;
+        }
+    int at = w->num_headers < MG_MAX_HEADERS ? w->num_headers++ : MG_MAX_HEADERS - 1;
+    w->http_headers[at].name = "Connection";
+    w->http_headers[at].value = "close";
+}
+
 static int begin_request(struct mg_connection *conn)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
@@ -80,8 +99,9 @@ static int begin_request(struct mg_connection *conn)
     const char *why = NULL;
     int bad = web_bad_framing(ri, &why);
     if (bad) {
-        /* mg_send_http_error marks the connection for closing, so bytes
-         * after this request are never parsed as another request. */
+        /* RFC 9112 §6.3: answer, then close, so bytes after this request
+         * are never parsed as another request. */
+        web_force_close(ri);
         mg_send_http_error(conn, bad, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
                            bad == 431 ? "request_header_fields_too_large" : "invalid_argument",
                            why);
@@ -95,6 +115,72 @@ static int begin_request(struct mg_connection *conn)
         web_respond(&r, 500, "application/json", body, sizeof(body) - 1, NULL);
     }
     return r.status; /* handled; civetweb records it as the status */
+}
+
+/* A method token (RFC 9110 tchar, letters only here) civetweb does not know. */
+static bool web_is_method_token(const char *m)
+{
+    if (!m || !*m || strlen(m) > 32)
+        return false;
+    for (const char *p = m; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '-' || *p == '_'))
+            return false;
+    return true;
+}
+
+/* civetweb's http_error callback: every error civetweb answers by itself
+ * (a request it cannot parse, a method it does not know, an over-long URI
+ * or header block, a bad Content-Length) and every mg_send_http_error of
+ * this file gets a JSON body like the gateway's own errors (SPEC §3: errors
+ * are always JSON) instead of civetweb's "Error 400: ..." text. A message
+ * that is already JSON (this file's) is sent as it is. The response says
+ * Connection: close. Returns 0: handled. */
+static int web_http_error(struct mg_connection *conn, int status, const char *errmsg)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    const char *method = ri ? ri->request_method : NULL;
+    char body[512];
+    const char *allow = NULL;
+    if (errmsg && errmsg[0] == '{') {
+        snprintf(body, sizeof body, "%s", errmsg);
+    } else if (status == 400 && web_is_method_token(method)) {
+        /* civetweb rejects methods outside its list (TRACE, BREW, "get")
+         * with 400 before any route is looked at */
+        status = 405;
+        allow = "GET, HEAD, POST, PUT, DELETE, OPTIONS";
+        snprintf(body, sizeof body,
+                 "{\"error\":{\"code\":\"method_not_allowed\",\"message\":"
+                 "\"method: not supported by this server (methods are case-sensitive)\"}}");
+    } else {
+        const char *code = status == 408   ? "request_timeout"
+                           : status == 411 ? "length_required"
+                           : status == 413 ? "payload_too_large"
+                           : status == 414 ? "uri_too_long"
+                           : status == 431 ? "request_header_fields_too_large"
+                           : status == 505 ? "http_version_not_supported"
+                           : status >= 500 ? "internal_error"
+                                           : "invalid_request";
+        /* civetweb's own texts are fixed phrases ("Bad request",
+         * "Malformed message", ...): no quotes or control characters */
+        char msg[160];
+        size_t j = 0;
+        for (const char *p = errmsg ? errmsg : ""; *p && j + 1 < sizeof msg; p++)
+            if (*p >= 0x20 && *p != '"' && *p != '\\')
+                msg[j++] = *p;
+        msg[j] = 0;
+        snprintf(body, sizeof body,
+                 "{\"error\":{\"code\":\"%s\",\"message\":\"request: %s\"}}", code,
+                 j ? msg : "malformed HTTP request");
+    }
+    char head[384];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n%s%s%sConnection: close\r\n\r\n",
+                     status, mg_get_response_code_text(conn, status), strlen(body),
+                     allow ? "Allow: " : "", allow ? allow : "", allow ? "\r\n" : "");
+    mg_write(conn, head, (size_t)n);
+    mg_write(conn, body, strlen(body));
+    return 0;
 }
 
 static int log_message(const struct mg_connection *conn, const char *message)
@@ -132,6 +218,7 @@ int web_start(web_server **out, const web_options *opt, web_handler h, void *arg
     memset(&cb, 0, sizeof(cb));
     cb.begin_request = begin_request;
     cb.log_message = log_message;
+    cb.http_error = web_http_error;
     mg_init_library(0);
     s->ctx = mg_start(&cb, s, options);
     if (!s->ctx) {
@@ -193,6 +280,7 @@ int web_read_body(web_req *r, size_t limit, vx_buf *out)
         if (r->srv->request_timeout_ms > 0 && ms > r->srv->request_timeout_ms) {
             /* answered here, and the connection closed (the unread rest of
              * the body must not be waited for either) */
+            web_force_close(r->ri);
             mg_send_http_error(r->conn, 408,
                                "{\"error\":{\"code\":\"request_timeout\",\"message\":"
                                "\"body: not received within %d ms\"}}",

@@ -12,6 +12,7 @@ back bit-exact at the end.
 The gateway runs with --request-timeout-ms 2000 (civetweb's request_timeout_ms
 is set from it in api-gateway/web.c), so slow clients are bounded quickly."""
 
+import json
 import os
 import socket
 import struct
@@ -112,6 +113,24 @@ def send_raw(s, payload, timeout=5.0):
         return read_reply(sock, timeout)
     finally:
         sock.close()
+
+
+def json_error_problem(status, data, what):
+    """None when a raw answer with a status is a JSON error (SPEC §3: errors
+    are always JSON, Content-Type application/json, {"error": {code, message}})."""
+    if status is None:
+        return None
+    head, _, body = data.partition(b"\r\n\r\n")
+    ctype = [l.split(b":", 1)[1].strip().lower() for l in head.split(b"\r\n")
+             if l.lower().startswith(b"content-type:")]
+    if not ctype or not ctype[0].startswith(b"application/json"):
+        return "%s: error Content-Type %r, want application/json: %r" % (what, ctype, data[:160])
+    try:
+        err = json.loads(body.decode("utf-8"))["error"]
+        assert isinstance(err["code"], str) and err["code"] and isinstance(err["message"], str)
+    except Exception:  # noqa: BLE001
+        return "%s: error body is not {\"error\": {code, message}}: %r" % (what, body[:160])
+    return None
 
 
 def expect_rejected(s, payload, what, allow_close=True):
@@ -262,6 +281,8 @@ def test_oversize_headers(s):
         status, data, closed = send_raw(s, payload)
         if not ((status is not None and 400 <= status < 500) or (status is None and closed)):
             problems.append("%s: want 4xx or close, got %r closed=%r %r" % (name, status, closed, data[:60]))
+        if json_error_problem(status, data, name):
+            problems.append(json_error_problem(status, data, name))
         alive(s, name)
     kind("header line without colon")
     status, data, _ = send_raw(s, b"GET /collections/hh HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n")
@@ -378,6 +399,9 @@ def test_smuggling(s):
         # never happen is a 2xx/5xx, or the request after the ambiguous body
         # being executed (RFC 9112 6.3: reject or close the connection).
         assert status is None or 400 <= status < 500, "%s: %r" % (name, data[:200])
+        first = data.split(b"HTTP/1.1 ")[1] if data.count(b"HTTP/1.1 ") > 1 else None
+        assert json_error_problem(status, data if first is None else b"HTTP/1.1 " + first, name) is None, \
+            json_error_problem(status, data, name)
         alive(s, name)
         if s.http.get("/collections/smuggled").status != 404:
             executed.append(name)
@@ -405,8 +429,13 @@ def test_request_line(s):
         if name == "lower-case method" and status is not None and status < 400:
             continue  # civetweb may treat methods case-insensitively; a normal answer is fine
         if name == "HTTP/9.9 version" and status == 505:
+            assert json_error_problem(status, data, name) is None, json_error_problem(status, data, name)
             alive(s, name)
             continue  # 505 HTTP Version Not Supported is the right answer
+        if name in ("absurd method FOOBAR", "lower-case method", "TRACE method"):
+            # SPEC §3: a wrong method is a 405 (civetweb itself knows none of these)
+            assert status == 405 and b"\r\nAllow: " in data, "%s: want 405 with Allow, got %r" % (name, data[:200])
+        assert json_error_problem(status, data, name) is None, json_error_problem(status, data, name)
         assert (status is not None and 400 <= status < 500) or (status is None and closed), \
             "%s: status %r closed=%r %r" % (name, status, closed, data[:200])
         assert b"169.254" not in data, "absolute-form URI was proxied"
