@@ -445,7 +445,7 @@ int main(int argc, char **argv)
             fseek(cf, 0, SEEK_SET);
             void *bytes = malloc((size_t)sz);
             if (fread(bytes, 1, (size_t)sz, cf) != (size_t)sz || (hnsw_destroy(ix), 0) ||
-                hnsw_load(&ix, bytes, (size_t)sz) != 0) {
+                hnsw_load(&ix, bytes, (size_t)sz, UINT32_MAX) != 0) {
                 fprintf(stderr, "cannot load %s\n", cache);
                 return 1;
             }
@@ -469,7 +469,7 @@ int main(int argc, char **argv)
         tsave[b] = now() - t0;
         hnsw_index *ix2 = NULL;
         t0 = now();
-        if (hnsw_load(&ix2, sb.data, sb.len) != 0) {
+        if (hnsw_load(&ix2, sb.data, sb.len, UINT32_MAX) != 0) {
             fprintf(stderr, "hnsw_load failed\n");
             return 1;
         }

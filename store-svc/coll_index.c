@@ -320,7 +320,7 @@ int coll_index_restore(coll_index *ix, const collection *c, const void *data, si
     uint64_t t0 = vx_now_us();
     hnsw_index *loaded = NULL;
     uint32_t *missing = NULL, n_missing = 0;
-    if (data && len && hnsw_load(&loaded, data, len) == VX_OK) {
+    if (data && len && hnsw_load(&loaded, data, len, coll_n_slots(c)) == VX_OK) {
         /* Every live label of the saved graph must be a live slot. Live
          * slots it lacks (a batch snapshotted between its upsert and its
          * link, see coll_index_take_pending) are linked now. */

@@ -117,7 +117,10 @@ int hnsw_save(const hnsw_index *ix, vx_buf *out);
  * (quantised records) or version 1 (float32 records, quantised while
  * loading; the graph is kept as it was). Every field and every neighbour id
  * is validated: malformed input gives VX_ERR_CORRUPT (never a crash), an
- * unknown version VX_ERR_CORRUPT too. */
-int hnsw_load(hnsw_index **out, const void *data, size_t len);
+ * unknown version VX_ERR_CORRUPT too. A live label >= label_limit is
+ * corrupt as well (the label map is as large as the largest label: a
+ * collection passes its slot count, so a crafted file cannot make the
+ * loader allocate more than the collection itself implies). */
+int hnsw_load(hnsw_index **out, const void *data, size_t len, uint32_t label_limit);
 
 #endif

@@ -28,8 +28,9 @@
  * no graph rebuild. The input is untrusted: besides the checksum, every
  * field, every count and every neighbour id is checked (ids < n_nodes, an
  * upper-layer link only to a node that has that layer, one live node per
- * label, entry point at the top level), so a crafted file gives
- * VX_ERR_CORRUPT, never an out-of-bounds access.
+ * label, every label below the caller's label_limit, entry point at the
+ * top level), so a crafted file gives VX_ERR_CORRUPT, never an
+ * out-of-bounds access nor a label map larger than the caller allows.
  */
 #include "hnsw_int.h"
 
@@ -189,7 +190,7 @@ static int copy_records(hnsw_index *ix, uint32_t version, const unsigned char *r
         goto fail;                                                                        \
     } while (0)
 
-int hnsw_load(hnsw_index **out, const void *data, size_t len)
+int hnsw_load(hnsw_index **out, const void *data, size_t len, uint32_t label_limit)
 {
     const unsigned char *p = data;
     hnsw_index *ix = NULL;
@@ -297,8 +298,8 @@ int hnsw_load(hnsw_index **out, const void *data, size_t len)
         hnsw_node *nd = hnsw_node_at(ix, id);
         if (nd->flags & HNSW_F_DELETED)
             continue;
-        if (nd->label == HNSW_NONE)
-            CORRUPT("node %u has an invalid label", id);
+        if (nd->label == HNSW_NONE || nd->label >= label_limit)
+            CORRUPT("node %u has label %u, the limit is %u", id, nd->label, label_limit);
         if ((rc = hnsw_label_map_reserve(ix, nd->label)) != VX_OK)
             goto fail;
         rc = VX_ERR_CORRUPT;

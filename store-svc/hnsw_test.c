@@ -401,7 +401,7 @@ TEST(hnsw_save_load_roundtrip)
     vx_buf b = VX_BUF_INIT;
     ASSERT_EQ_INT(hnsw_save(ix, &b), 0);
     hnsw_index *ix2 = NULL;
-    ASSERT_EQ_INT(hnsw_load(&ix2, b.data, b.len), 0);
+    ASSERT_EQ_INT(hnsw_load(&ix2, b.data, b.len, UINT32_MAX), 0);
     ASSERT_EQ_INT(hnsw_count(ix2), hnsw_count(ix));
     ASSERT_EQ_INT(hnsw_dim(ix2), DIM);
     for (int qi = 0; qi < N_QUERY; qi++) {
@@ -427,7 +427,7 @@ TEST(hnsw_save_load_roundtrip)
     vx_buf eb = VX_BUF_INIT;
     ASSERT_EQ_INT(hnsw_create(&e, 3, HNSW_SPACE_L2, 8, 50, 1), 0);
     ASSERT_EQ_INT(hnsw_save(e, &eb), 0);
-    ASSERT_EQ_INT(hnsw_load(&e2, eb.data, eb.len), 0);
+    ASSERT_EQ_INT(hnsw_load(&e2, eb.data, eb.len, UINT32_MAX), 0);
     ASSERT_EQ_INT(hnsw_count(e2), 0);
     hnsw_destroy(e);
     hnsw_destroy(e2);
@@ -455,19 +455,26 @@ TEST(hnsw_load_rejects_corrupt)
     vx_log_set_level(VX_LOG_ERROR); /* hundreds of expected warnings */
     /* every truncation fails cleanly */
     for (size_t len = 0; len < b.len; len += (len < 200 ? 1 : 97))
-        ASSERT_MSG(hnsw_load(&out, b.data, len) == VX_ERR_CORRUPT && out == NULL,
+        ASSERT_MSG(hnsw_load(&out, b.data, len, UINT32_MAX) == VX_ERR_CORRUPT && out == NULL,
                    "truncated to %zu accepted", len);
     /* every single-byte flip is detected (checksum + field checks) */
     unsigned char *copy = malloc(b.len);
     for (size_t pos = 0; pos < b.len; pos += (pos < 128 ? 1 : 61)) {
         memcpy(copy, b.data, b.len);
         copy[pos] ^= 0x5A;
-        ASSERT_MSG(hnsw_load(&out, copy, b.len) == VX_ERR_CORRUPT && out == NULL,
+        ASSERT_MSG(hnsw_load(&out, copy, b.len, UINT32_MAX) == VX_ERR_CORRUPT && out == NULL,
                    "flip at %zu accepted", pos);
     }
+    /* labels 0..299: a limit of 300 loads, 299 (label 299 too large) does not */
+    ASSERT_EQ_INT(hnsw_load(&out, b.data, b.len, 300), 0);
+    ASSERT_EQ_INT(hnsw_count(out), 300);
+    hnsw_destroy(out);
+    out = NULL;
+    ASSERT_MSG(hnsw_load(&out, b.data, b.len, 299) == VX_ERR_CORRUPT && out == NULL,
+               "a label above the limit was accepted");
     /* extra trailing bytes are rejected too */
     vx_buf_append(&b, "x", 1);
-    ASSERT_EQ_INT(hnsw_load(&out, b.data, b.len), VX_ERR_CORRUPT);
+    ASSERT_EQ_INT(hnsw_load(&out, b.data, b.len, UINT32_MAX), VX_ERR_CORRUPT);
     vx_log_set_level(VX_LOG_INFO);
     free(copy);
     vx_buf_free(&b);
@@ -520,7 +527,7 @@ TEST(hnsw_load_validates_fields_behind_valid_checksum)
         memcpy(c, b.data, b.len);
         memcpy(c + edits[i].off, &edits[i].val, 4);
         reseal(c, b.len);
-        ASSERT_MSG(hnsw_load(&out, c, b.len) == VX_ERR_CORRUPT && out == NULL, "accepted: %s",
+        ASSERT_MSG(hnsw_load(&out, c, b.len, UINT32_MAX) == VX_ERR_CORRUPT && out == NULL, "accepted: %s",
                    edits[i].what);
     }
     /* two live nodes with one label */
@@ -529,10 +536,10 @@ TEST(hnsw_load_validates_fields_behind_valid_checksum)
     memcpy(&lab0, c + 128, 4);
     memcpy(c + 128 + stride, &lab0, 4);
     reseal(c, b.len);
-    ASSERT_EQ_INT(hnsw_load(&out, c, b.len), VX_ERR_CORRUPT);
+    ASSERT_EQ_INT(hnsw_load(&out, c, b.len, UINT32_MAX), VX_ERR_CORRUPT);
     vx_log_set_level(VX_LOG_INFO);
     /* the untouched bytes still load */
-    ASSERT_EQ_INT(hnsw_load(&out, b.data, b.len), 0);
+    ASSERT_EQ_INT(hnsw_load(&out, b.data, b.len, UINT32_MAX), 0);
     ASSERT_EQ_INT(hnsw_count(out), 200);
     hnsw_destroy(out);
     free(c);

@@ -107,7 +107,7 @@ TEST(hnsw_loads_version1_blob)
         blob[i] = (unsigned char)x;
     }
     hnsw_index *ix = NULL;
-    ASSERT_EQ_INT(hnsw_load(&ix, blob, sizeof blob), 0);
+    ASSERT_EQ_INT(hnsw_load(&ix, blob, sizeof blob, UINT32_MAX), 0);
     ASSERT_EQ_INT(hnsw_count(ix), 23);
     ASSERT_EQ_INT(hnsw_node_count(ix), 25);
     ASSERT(!hnsw_contains(ix, 5) && hnsw_contains(ix, 9) && hnsw_contains(ix, 23));
@@ -136,7 +136,7 @@ TEST(hnsw_loads_version1_blob)
     memcpy(&ver, b.data + 8, 4);
     ASSERT_EQ_INT(ver, 2);
     hnsw_index *ix2 = NULL;
-    ASSERT_EQ_INT(hnsw_load(&ix2, b.data, b.len), 0);
+    ASSERT_EQ_INT(hnsw_load(&ix2, b.data, b.len, UINT32_MAX), 0);
     ASSERT_EQ_INT(hnsw_count(ix2), 23);
     ASSERT_EQ_INT(hnsw_insert(ix2, 5, pts[5]), 0); /* and accepts writes */
     ASSERT_EQ_INT(hnsw_count(ix2), 24);
@@ -147,11 +147,11 @@ TEST(hnsw_loads_version1_blob)
     hnsw_index *out = NULL;
     vx_log_set_level(VX_LOG_ERROR);
     for (size_t len = 0; len < sizeof blob; len += 37)
-        ASSERT_EQ_INT(hnsw_load(&out, blob, len), VX_ERR_CORRUPT);
+        ASSERT_EQ_INT(hnsw_load(&out, blob, len, UINT32_MAX), VX_ERR_CORRUPT);
     float nan = NAN;
     memcpy(blob + 128 + 4 * 64 + 16 + 4 * 4 + 4, &nan, 4); /* node 4, component 1 */
     reseal(blob, sizeof blob);
-    ASSERT_EQ_INT(hnsw_load(&out, blob, sizeof blob), VX_ERR_CORRUPT);
+    ASSERT_EQ_INT(hnsw_load(&out, blob, sizeof blob, UINT32_MAX), VX_ERR_CORRUPT);
     vx_log_set_level(VX_LOG_INFO);
     ASSERT(out == NULL);
 }
@@ -202,7 +202,7 @@ TEST(hnsw_loads_version1_image_of_a_fresh_graph)
     vx_buf_append(&v1, b.data + tail, b.len - tail); /* upper layers + crc */
     reseal(v1.data, v1.len);
     hnsw_index *ix1 = NULL;
-    ASSERT_EQ_INT(hnsw_load(&ix1, v1.data, v1.len), 0);
+    ASSERT_EQ_INT(hnsw_load(&ix1, v1.data, v1.len, UINT32_MAX), 0);
     ASSERT_EQ_INT(hnsw_count(ix1), hnsw_count(ix));
     ASSERT_EQ_INT(hnsw_save(ix1, &again), 0);
     ASSERT_EQ_INT(again.len, b.len);
