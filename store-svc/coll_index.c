@@ -28,6 +28,7 @@
  * A failed rebuild leaves the index stale and is retried on the next write.
  */
 #include "coll_index.h"
+#include "coll_index_int.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -45,20 +46,6 @@
 #include "vx_log.h"
 #include "vx_value.h"
 
-struct coll_index {
-    hnsw_index *h;
-    vx_metric metric;
-    uint32_t dim, m, efc;
-    const char *name; /* the collection's (for logs); owned by the collection */
-    uint32_t *pending;
-    uint32_t n_pending, cap_pending;
-    pthread_rwlock_t link_lock;
-    bool stale; /* atomic */
-    bool loaded;
-    uint64_t rebuilds;
-    /* path counters, bumped by concurrent readers */
-    uint64_t n_graph, n_small, n_filter, n_forced;
-};
 
 /* the filter switch point (coll_index_set_exact_matches) */
 static uint32_t g_exact_matches = COLL_INDEX_EXACT_MATCHES;
@@ -84,7 +71,7 @@ static hnsw_space space_of(vx_metric m)
     return m == VX_METRIC_L2 ? HNSW_SPACE_L2 : HNSW_SPACE_IP;
 }
 
-static int new_graph(const coll_index *ix, hnsw_index **out)
+int coll_index_new_graph(const coll_index *ix, hnsw_index **out)
 {
     return hnsw_create(out, ix->dim, space_of(ix->metric), ix->m, ix->efc, 0x5eedc011u);
 }
@@ -102,7 +89,9 @@ int coll_index_create(coll_index **out, const vx_coll_config *cfg)
     ix->m = cfg->index.m;
     ix->efc = cfg->index.ef_construction;
     ix->name = cfg->name;
-    int rc = new_graph(ix, &ix->h);
+    static uint64_t next_uid = 1;
+    ix->uid = __atomic_fetch_add(&next_uid, 1, __ATOMIC_RELAXED);
+    int rc = coll_index_new_graph(ix, &ix->h);
     if (rc == VX_OK && pthread_rwlock_init(&ix->link_lock, NULL) != 0) {
         hnsw_destroy(ix->h);
         rc = VX_ERR_NOMEM;
@@ -132,6 +121,7 @@ void coll_index_destroy(coll_index *ix)
     hnsw_destroy(ix->h);
     pthread_rwlock_destroy(&ix->link_lock);
     free(ix->pending);
+    free(ix->touched);
     free(ix);
 }
 
@@ -156,13 +146,17 @@ void coll_index_note(coll_index *ix, uint32_t slot)
         ix->pending[ix->n_pending++] = slot;
     else if (ix)
         set_stale(ix, true); /* not reserved: cannot happen through coll_upsert */
+    if (ix && ix->building)
+        coll_index_touch(ix, slot);
 }
 
 /* ---- parallel inserts ---- */
 
 typedef struct insert_job {
     hnsw_index *h;
-    const collection *c;
+    const collection *c;   /* the rows, unless rows is set */
+    const float *rows;     /* NULL: c's search rows; else rows[i·dim..] for slots[i] */
+    uint32_t dim;
     const uint32_t *slots; /* NULL: every slot in [0, n) */
     uint32_t n;
     uint32_t next; /* atomic work counter */
@@ -177,9 +171,15 @@ static void *insert_worker(void *p)
         if (i >= j->n)
             break;
         uint32_t s = j->slots ? j->slots[i] : i;
-        if (!coll_slot_live(j->c, s))
-            continue;
-        int rc = hnsw_insert(j->h, s, coll_slot_search_vector(j->c, s));
+        const float *v;
+        if (j->rows) {
+            v = j->rows + (size_t)i * j->dim;
+        } else {
+            if (!coll_slot_live(j->c, s))
+                continue;
+            v = coll_slot_search_vector(j->c, s);
+        }
+        int rc = hnsw_insert(j->h, s, v);
         if (rc) {
             int zero = 0;
             __atomic_compare_exchange_n(&j->rc, &zero, rc, false, __ATOMIC_RELAXED,
@@ -191,9 +191,25 @@ static void *insert_worker(void *p)
 
 /* Inserts the slots with up to COLL_INDEX_THREADS threads (the caller's
  * included); small jobs stay on the calling thread. */
+static int run_insert_job(insert_job *jp);
+
 static int insert_parallel(hnsw_index *h, const collection *c, const uint32_t *slots, uint32_t n)
 {
-    insert_job j = {h, c, slots, n, 0, 0};
+    insert_job j = {h, c, NULL, 0, slots, n, 0, 0};
+    return run_insert_job(&j);
+}
+
+int coll_index_insert_rows(hnsw_index *h, const uint32_t *slots, const float *rows, uint32_t n,
+                           uint32_t dim)
+{
+    insert_job j = {h, NULL, rows, dim, slots, n, 0, 0};
+    return run_insert_job(&j);
+}
+
+static int run_insert_job(insert_job *jp)
+{
+    insert_job j = *jp;
+    uint32_t n = j.n;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     uint32_t t = cpus < 1 ? 1 : (uint32_t)cpus;
     uint32_t cap = __atomic_load_n(&g_threads, __ATOMIC_RELAXED);
@@ -222,7 +238,7 @@ int coll_index_rebuild(coll_index *ix, const collection *c)
 {
     uint64_t t0 = vx_now_us();
     hnsw_index *h = NULL;
-    int rc = new_graph(ix, &h);
+    int rc = coll_index_new_graph(ix, &h);
     if (rc == VX_OK)
         rc = insert_parallel(h, c, NULL, coll_n_slots(c));
     if (rc) {
@@ -242,9 +258,16 @@ int coll_index_rebuild(coll_index *ix, const collection *c)
     return VX_OK;
 }
 
+/* A rebuild this write must do itself: the index is stale, or tombstones
+ * call for one and no background rebuilder takes it (coll_index_bg.c). */
+static bool rebuild_now(coll_index *ix)
+{
+    return is_stale(ix) || (hnsw_needs_rebuild(ix->h) && !coll_index_bg_request(ix));
+}
+
 static void maybe_rebuild(coll_index *ix, const collection *c)
 {
-    if (is_stale(ix) || hnsw_needs_rebuild(ix->h))
+    if (rebuild_now(ix))
         (void)coll_index_rebuild(ix, c);
 }
 
@@ -283,7 +306,7 @@ int coll_index_take_pending(coll_index *ix, const collection *c, uint32_t **slot
     if (!ix || !ix->n_pending)
         return VX_OK;
     uint32_t *copy = NULL;
-    if (!is_stale(ix) && !hnsw_needs_rebuild(ix->h))
+    if (!rebuild_now(ix))
         copy = malloc((size_t)ix->n_pending * sizeof *copy);
     if (!copy) {
         coll_index_flush(ix, c); /* link now, under the caller's write lock */
@@ -311,6 +334,8 @@ void coll_index_remove(coll_index *ix, const collection *c, uint32_t slot)
         return;
     (void)c;
     (void)hnsw_remove(ix->h, slot); /* NOT_FOUND only when stale */
+    if (ix->building)
+        coll_index_touch(ix, slot);
 }
 
 /* ---- persistence ---- */
@@ -387,6 +412,7 @@ void coll_index_get_stats(const coll_index *ix, coll_index_stats *out)
     out->rebuilds = ix->rebuilds;
     out->loaded = ix->loaded;
     out->stale = is_stale(ix);
+    out->rebuilding = __atomic_load_n(&ix->rebuild_due, __ATOMIC_ACQUIRE);
     out->graph_searches = __atomic_load_n(&ix->n_graph, __ATOMIC_RELAXED);
     out->exact_small = __atomic_load_n(&ix->n_small, __ATOMIC_RELAXED);
     out->exact_filter = __atomic_load_n(&ix->n_filter, __ATOMIC_RELAXED);

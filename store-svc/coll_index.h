@@ -25,8 +25,10 @@
  *    the write is acknowledged after its link. Other callers (WAL replay,
  *    tests) link in place with coll_index_flush under the write lock. A
  *    delete tombstones the node. When the tombstones pass
- *    hnsw_needs_rebuild's threshold the graph is rebuilt from the live rows
- *    (synchronously, inside the write that crossed it).
+ *    hnsw_needs_rebuild's threshold the graph is rebuilt from the live rows:
+ *    in the background when a rebuilder is registered and the graph has at
+ *    least COLL_INDEX_BG_MIN nodes (coll_index_bg.c; the old graph answers
+ *    meanwhile), else synchronously, inside the write that crossed it.
  *
  * Thread-safety: the caller's per-collection rwlock. note/flush/take/
  * remove/restore need the write lock; link/search/save/memory/stats a read
@@ -59,6 +61,11 @@
 #define COLL_INDEX_SAMPLE 512u
 /* Threads linking one upsert batch (and a rebuild); capped by online CPUs. */
 #define COLL_INDEX_THREADS 2u
+/* Graphs with fewer nodes are rebuilt inside the write that calls for it
+ * (well under a second); larger ones by the background rebuilder. */
+#define COLL_INDEX_BG_MIN 20000u
+/* Rows a background rebuild copies per read-lock hold. */
+#define COLL_INDEX_BG_CHUNK 4096u
 
 typedef struct coll_index coll_index;
 
@@ -69,6 +76,7 @@ typedef struct coll_index_stats {
     uint64_t rebuilds;   /* rebuilds since creation (restore rebuilds included) */
     bool loaded;         /* the graph came from a snapshot without a rebuild */
     bool stale;          /* an insert failed: exact scans until rebuilt */
+    bool rebuilding;     /* a background rebuild is due or running */
     uint64_t graph_searches, exact_small, exact_filter, exact_forced;
 } coll_index_stats;
 
@@ -107,6 +115,30 @@ int coll_index_save(const coll_index *ix, vx_buf *out);
 /* Rebuilds the graph from c's live rows now (also what flush/remove do when
  * the tombstones pass the threshold). The old graph stays on failure. */
 int coll_index_rebuild(coll_index *ix, const collection *c);
+
+/* ---- background rebuild (coll_index_bg.c) ----
+ * Registers the process's rebuilder: wake(arg) is called (under the
+ * collection's write lock: it must only signal) when a graph becomes due.
+ * wake NULL unregisters; due graphs are then rebuilt synchronously again.
+ * The rebuilder drives one build at a time per index:
+ *   begin (read lock) → { copy (read lock), insert (no lock) }* → finish
+ *   (write lock), or abort (write lock; ix NULL when the collection is gone).
+ * begin gives *out = NULL when no rebuild is due. copy and finish give
+ * VX_ERR_NOT_FOUND when ix is not the index the build began on (compare
+ * coll_index_uid: a dropped and re-created collection has a new one);
+ * finish consumes the build in every case. */
+typedef struct coll_index_build coll_index_build;
+void coll_index_set_rebuilder(void (*wake)(void *arg), void *arg);
+/* Process-wide COLL_INDEX_BG_MIN override (tests). */
+void coll_index_set_bg_min(uint32_t nodes);
+bool coll_index_rebuild_due(const coll_index *ix);
+uint64_t coll_index_uid(const coll_index *ix);
+int coll_index_build_begin(coll_index *ix, const collection *c, coll_index_build **out);
+int coll_index_build_copy(coll_index_build *b, const coll_index *ix, const collection *c,
+                          bool *done);
+int coll_index_build_insert(coll_index_build *b);
+int coll_index_build_finish(coll_index *ix, const collection *c, coll_index_build *b);
+void coll_index_build_abort(coll_index *ix, coll_index_build *b);
 
 /* Process-wide switch point of filtered searches (default
  * COLL_INDEX_EXACT_MATCHES; 0 = always the graph, UINT32_MAX = always exact

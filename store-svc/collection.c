@@ -713,3 +713,5 @@ int coll_ann_save(const collection *c, vx_buf *out)
 }
 
 const coll_index *coll_ann(const collection *c) { return c->ann; }
+
+coll_index *coll_ann_mut(collection *c) { return c->ann; }

@@ -139,5 +139,7 @@ int coll_ann_save(const collection *c, vx_buf *out);
 /* The collection's index (NULL for flat), for stats and tests. */
 typedef struct coll_index coll_index;
 const coll_index *coll_ann(const collection *c);
+/* The same, for the background rebuilder (store-svc/rebuilder.c). */
+coll_index *coll_ann_mut(collection *c);
 
 #endif

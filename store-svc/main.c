@@ -33,6 +33,7 @@
 #include "events.h"
 #include "handlers.h"
 #include "persistence.h"
+#include "rebuilder.h"
 #include "snapshotter.h"
 #include "store.h"
 #include "store_config.h"
@@ -80,6 +81,7 @@ int main(int argc, char **argv)
     pers *p = NULL;
     events *ev = NULL;
     snapshotter *snaps = NULL;
+    rebuilder *rb = NULL;
     char err[1024] = "";
     int rc = store_open(&st);
     if (rc) {
@@ -123,6 +125,8 @@ int main(int argc, char **argv)
                            .base_lsn = sum.next_lsn ? sum.next_lsn - 1 : 0,
                            .carried_wal_bytes = sum.replayed ? wal_bytes_on_disk(cfg.data_dir) : 0};
     rc = snapshotter_start(&snaps, st, p, &so);
+    if (rc == VX_OK) /* after the replay, which rebuilds synchronously */
+        rc = rebuilder_start(&rb, st);
     if (rc == VX_OK)
         rc = handlers_create(st, &h);
     if (rc) {
@@ -143,6 +147,7 @@ int main(int argc, char **argv)
     status = 0;
 out:
     vx_rpc_server_close(srv);
+    rebuilder_stop(rb);
     snapshotter_stop(snaps, status == 0 && cfg.snapshot_on_exit);
     handlers_destroy(h);
     events_close(ev);

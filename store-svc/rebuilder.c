@@ -1,0 +1,168 @@
+/*
+ * rebuilder.c — see rebuilder.h.
+ *
+ * Invariants: `mu` guards wake/stop; the thread sleeps on cv at most
+ * REBUILDER_POLL_MS. A build holds no collection lock between steps, so a
+ * stop is noticed within one chunk (COLL_INDEX_BG_CHUNK rows inserted).
+ */
+#include "rebuilder.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "coll_index.h"
+#include "collection.h"
+#include "vx_arena.h"
+#include "vx_err.h"
+#include "vx_log.h"
+
+#define REBUILDER_POLL_MS 1000
+
+struct rebuilder {
+    store *st;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool woken, stop;
+    unsigned long done;
+};
+
+static void rebuilder_wake(void *arg)
+{
+    rebuilder *r = arg;
+    pthread_mutex_lock(&r->mu);
+    r->woken = true;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static bool stopping(rebuilder *r)
+{
+    pthread_mutex_lock(&r->mu);
+    bool s = r->stop;
+    pthread_mutex_unlock(&r->mu);
+    return s;
+}
+
+/* Takes name with the given lock; NULL when it is gone. */
+static collection *take(rebuilder *r, const char *name, bool write, store_ref **ref)
+{
+    return store_acquire(r->st, name, write, ref) == VX_OK ? store_ref_coll(*ref) : NULL;
+}
+
+/* One collection: rebuilds its graph when due. */
+static void rebuild_one(rebuilder *r, const char *name)
+{
+    store_ref *ref;
+    collection *c = take(r, name, false, &ref);
+    if (!c)
+        return;
+    coll_index_build *b = NULL;
+    int rc = coll_index_build_begin(coll_ann_mut(c), c, &b);
+    store_release(ref);
+    if (rc || !b)
+        return;
+    bool done = false;
+    while (!done) {
+        c = take(r, name, false, &ref);
+        rc = c ? coll_index_build_copy(b, coll_ann_mut(c), c, &done) : VX_ERR_NOT_FOUND;
+        if (c)
+            store_release(ref);
+        if (rc == VX_OK)
+            rc = coll_index_build_insert(b);
+        if (rc == VX_OK && stopping(r))
+            rc = VX_ERR_UNAVAILABLE;
+        if (rc)
+            break;
+    }
+    c = take(r, name, true, &ref);
+    if (rc == VX_OK && c) {
+        if (coll_index_build_finish(coll_ann_mut(c), c, b) == VX_OK) {
+            pthread_mutex_lock(&r->mu);
+            r->done++;
+            pthread_mutex_unlock(&r->mu);
+        }
+    } else {
+        if (rc && rc != VX_ERR_UNAVAILABLE && rc != VX_ERR_NOT_FOUND)
+            VX_ERROR("collection '%s': background HNSW rebuild failed (%s)", name,
+                     vx_strerror(rc));
+        coll_index_build_abort(c ? coll_ann_mut(c) : NULL, b);
+    }
+    if (c)
+        store_release(ref);
+}
+
+static void *rebuilder_main(void *p)
+{
+    rebuilder *r = p;
+    vx_arena a;
+    vx_arena_init(&a, 16384);
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        if (!r->woken && !r->stop) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += REBUILDER_POLL_MS / 1000;
+            pthread_cond_timedwait(&r->cv, &r->mu, &until);
+        }
+        bool stop = r->stop;
+        r->woken = false;
+        pthread_mutex_unlock(&r->mu);
+        if (stop)
+            break;
+        vx_arena_reset(&a);
+        vx_coll_info *infos;
+        uint32_t n;
+        store_list(r->st, &a, &infos, &n);
+        for (uint32_t i = 0; i < n && !stopping(r); i++)
+            if (infos[i].config.index.type == VX_INDEX_HNSW)
+                rebuild_one(r, infos[i].config.name);
+    }
+    vx_arena_fini(&a);
+    return NULL;
+}
+
+int rebuilder_start(rebuilder **out, store *st)
+{
+    *out = NULL;
+    rebuilder *r = calloc(1, sizeof *r);
+    if (!r)
+        return VX_ERR_NOMEM;
+    r->st = st;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    if (pthread_create(&r->thread, NULL, rebuilder_main, r) != 0) {
+        pthread_mutex_destroy(&r->mu);
+        pthread_cond_destroy(&r->cv);
+        free(r);
+        return VX_ERR_NOMEM;
+    }
+    coll_index_set_rebuilder(rebuilder_wake, r);
+    *out = r;
+    return VX_OK;
+}
+
+unsigned long rebuilder_count(rebuilder *r)
+{
+    pthread_mutex_lock(&r->mu);
+    unsigned long n = r->done;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+void rebuilder_stop(rebuilder *r)
+{
+    if (!r)
+        return;
+    coll_index_set_rebuilder(NULL, NULL);
+    pthread_mutex_lock(&r->mu);
+    r->stop = true;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->thread, NULL);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+    free(r);
+}
