@@ -242,9 +242,9 @@ TEST(bg_rebuilder_thread_rebuilds_a_due_graph)
 }
 
 /* Searches and writes from other threads while the rebuilder rebuilds
- * (run under ThreadSanitizer by hand: see docs/DURABILITY.md; under ASan by
- * make test): no search fails, and the graph ends with exactly the live
- * points. */
+ * (make test runs it under ASan; by hand under ThreadSanitizer:
+ * make SANITIZE=thread BUILD=build-tsan build-tsan/tests/store-svc_coll_index_bg_test):
+ * no search fails, and the graph ends with exactly the live points. */
 typedef struct {
     store *st;
     bool stop; /* atomic */
