@@ -112,14 +112,7 @@ static bool slot_take(upstream *u, up_target t, int wait_ms)
     bool ok = true;
     pthread_mutex_lock(&s->mu);
     if (u->max_inflight && s->inflight >= u->max_inflight) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += wait_ms / 1000;
-        until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = vx_timespec_in_ms(CLOCK_MONOTONIC, (uint32_t)wait_ms);
         s->waiting++;
         while (s->inflight >= u->max_inflight && wait_ms > 0) {
             if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT)

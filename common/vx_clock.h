@@ -5,6 +5,7 @@
 #define VX_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 /* Monotonic clock in nanoseconds / microseconds / milliseconds. */
 uint64_t vx_now_ns(void);
@@ -13,5 +14,9 @@ static inline uint64_t vx_now_ms(void) { return vx_now_ns() / 1000000u; }
 /* Wall clock, milliseconds since the epoch. */
 uint64_t vx_wall_ms(void);
 void vx_sleep_ms(uint32_t ms);
+/* The time ms milliseconds from now on clock (CLOCK_MONOTONIC for a
+ * condition variable created with that clock, else CLOCK_REALTIME): the
+ * absolute deadline pthread_cond_timedwait takes. */
+struct timespec vx_timespec_in_ms(clockid_t clock, uint32_t ms);
 
 #endif

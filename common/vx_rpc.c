@@ -502,14 +502,7 @@ static bool vx_rpc_wait_connected(vx_rpc_client *c, int wait_ms)
 {
     if (c->n_pipes > 0)
         return true;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += wait_ms / 1000;
-    ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = vx_timespec_in_ms(CLOCK_MONOTONIC, (uint32_t)wait_ms);
     while (c->n_pipes == 0) {
         if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT)
             break;

@@ -15,6 +15,7 @@
 #include "coll_index.h"
 #include "collection.h"
 #include "vx_arena.h"
+#include "vx_clock.h"
 #include "vx_err.h"
 #include "vx_log.h"
 
@@ -102,9 +103,7 @@ static void *rebuilder_main(void *p)
     for (;;) {
         pthread_mutex_lock(&r->mu);
         if (!r->woken && !r->stop) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += REBUILDER_POLL_MS / 1000;
+            struct timespec until = vx_timespec_in_ms(CLOCK_REALTIME, REBUILDER_POLL_MS);
             pthread_cond_timedwait(&r->cv, &r->mu, &until);
         }
         bool stop = r->stop;

@@ -153,13 +153,7 @@ static void *run(void *arg)
     snapshotter *s = arg;
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += SNAP_POLL_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = vx_timespec_in_ms(CLOCK_REALTIME, SNAP_POLL_MS);
         pthread_cond_timedwait(&s->cv, &s->mu, &ts);
         if (!s->stop && vx_now_ms() >= s->retry_at_ms && due(s) && take_locked(s, NULL) != VX_OK)
             s->retry_at_ms = vx_now_ms() + SNAP_RETRY_MS; /* logged; the WAL is kept meanwhile */
