@@ -251,6 +251,7 @@ int coll_index_rebuild(coll_index *ix, const collection *c)
     hnsw_destroy(ix->h);
     ix->h = h;
     set_stale(ix, false);
+    __atomic_store_n(&ix->rebuild_due, false, __ATOMIC_RELEASE); /* done here instead */
     ix->loaded = false;
     ix->rebuilds++;
     VX_INFO("collection '%s': HNSW graph rebuilt from %zu live points in %.1f s", ix->name,

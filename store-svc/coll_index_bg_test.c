@@ -172,7 +172,14 @@ TEST(bg_rebuild_with_writes_between_chunks)
         found += is_id(top(c, i, i == 2), i);
     ASSERT_MSG(found >= tried * 9 / 10, "old points found %u of %u", found, tried);
 
+    /* without a rebuilder, a graph that becomes due is rebuilt at once */
     coll_index_set_rebuilder(NULL, NULL);
+    del(c, N0, N0 + 500, 1);
+    del(c, 0, N0, 3);
+    coll_index_get_stats(ix, &st);
+    ASSERT_MSG(st.rebuilds >= rebuilds0 + 2, "no synchronous rebuild");
+    ASSERT_EQ_INT(st.live, coll_count(c));
+    ASSERT_MSG(!coll_index_rebuild_due(ix) && !st.rebuilding, "due after a synchronous rebuild");
     coll_index_set_bg_min(COLL_INDEX_BG_MIN);
     coll_destroy(c);
 }

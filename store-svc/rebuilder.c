@@ -1,8 +1,9 @@
 /*
  * rebuilder.c — see rebuilder.h.
  *
- * Invariants: `mu` guards wake/stop; the thread sleeps on cv at most
- * REBUILDER_POLL_MS. A build holds no collection lock between steps, so a
+ * Invariants: `mu` guards woken/stop/done; the thread sleeps on cv until
+ * woken (a graph became due: woken stays set while it walks, so a wake
+ * during a walk makes it walk again) or stopped. A build holds no collection lock between steps, so a
  * stop is noticed within one chunk (COLL_INDEX_BG_CHUNK rows inserted).
  */
 #include "rebuilder.h"
@@ -10,16 +11,12 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "coll_index.h"
 #include "collection.h"
 #include "vx_arena.h"
-#include "vx_clock.h"
 #include "vx_err.h"
 #include "vx_log.h"
-
-#define REBUILDER_POLL_MS 1000
 
 struct rebuilder {
     store *st;
@@ -102,10 +99,8 @@ static void *rebuilder_main(void *p)
     vx_arena_init(&a, 16384);
     for (;;) {
         pthread_mutex_lock(&r->mu);
-        if (!r->woken && !r->stop) {
-            struct timespec until = vx_timespec_in_ms(CLOCK_REALTIME, REBUILDER_POLL_MS);
-            pthread_cond_timedwait(&r->cv, &r->mu, &until);
-        }
+        while (!r->woken && !r->stop)
+            pthread_cond_wait(&r->cv, &r->mu);
         bool stop = r->stop;
         r->woken = false;
         pthread_mutex_unlock(&r->mu);

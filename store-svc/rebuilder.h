@@ -6,7 +6,7 @@
  *
  * rebuilder_start registers the thread with coll_index_set_rebuilder; from
  * then on due graphs of at least COLL_INDEX_BG_MIN nodes are left to it.
- * It walks the collections when woken (and every REBUILDER_POLL_MS), and
+ * It walks the collections when woken, and
  * for each due graph runs begin / copy + insert per chunk / finish, taking
  * the collection by name for each step (read lock to copy, no lock to
  * insert, write lock to finish); a collection dropped meanwhile makes it
