@@ -11,12 +11,18 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "coll_index.h"
 #include "collection.h"
 #include "vx_arena.h"
 #include "vx_err.h"
 #include "vx_log.h"
+
+/* nice value of the rebuild threads (request threads run at 0) */
+#define REBUILDER_NICE 10
 
 struct rebuilder {
     store *st;
@@ -95,6 +101,10 @@ static void rebuild_one(rebuilder *r, const char *name)
 static void *rebuilder_main(void *p)
 {
     rebuilder *r = p;
+    /* Below the request threads: a rebuild takes the CPU searches leave
+     * (its insert threads inherit this nice value). Linux: per thread. */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), REBUILDER_NICE) != 0)
+        VX_WARN("rebuilder: cannot lower its priority; rebuilds compete with searches");
     vx_arena a;
     vx_arena_init(&a, 16384);
     for (;;) {
