@@ -10,7 +10,8 @@
  * for each due graph runs begin / copy + insert per chunk / finish, taking
  * the collection by name for each step (read lock to copy, no lock to
  * insert, write lock to finish); a collection dropped meanwhile makes it
- * drop its work.
+ * drop its work. It runs at nice REBUILDER_NICE (10), and so do the insert
+ * threads it starts: requests get the CPU first.
  *
  * Ownership: borrows the store, which must outlive it; rebuilder_stop
  * unregisters, stops the thread between two chunks (an unfinished build is
