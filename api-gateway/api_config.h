@@ -12,8 +12,8 @@
 
 #define API_DEFAULT_MAX_BODY_BYTES 33554432 /* 32 MiB */
 #define API_DEFAULT_TIMEOUT_MS 30000
-#define API_DEFAULT_THREADS 32
-#define API_DEFAULT_MAX_INFLIGHT 24 /* per backend; below the thread count */
+#define API_DEFAULT_THREADS 256 /* one per open connection (civetweb 1.15); idle ones cost ~nothing */
+#define API_DEFAULT_MAX_INFLIGHT 24 /* per backend; more requests wait (queue_wait_ms) */
 #define API_DEFAULT_QUEUE_WAIT_MS 5000 /* a call beyond max_inflight waits this long */
 
 typedef struct api_config {

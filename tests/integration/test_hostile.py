@@ -286,6 +286,26 @@ def test_concurrent_clients(s):
     assert expect(s.http.get("/collections/h_conc"), 200)["count"] == 40 * 20
 
 
+def test_many_keep_alive_connections(s):
+    """A client pool of 60 keep-alive connections used round-robin: every
+    connection is served at once (civetweb 1.15 holds a worker thread per
+    open connection, so a thread count below the pool size made requests
+    on the extra connections wait for an idle one's keep-alive timeout)."""
+    clients = [vx.Client(s.port, timeout=30) for _ in range(60)]
+    try:
+        slowest = 0.0
+        for _ in range(2):
+            for c in clients:
+                t0 = time.time()
+                r = c.get("/health")
+                slowest = max(slowest, time.time() - t0)
+                assert r.status == 200, r
+        assert slowest < 1.0, "a request on a pooled connection waited %.2f s" % slowest
+    finally:
+        for c in clients:
+            c.close()
+
+
 # ---- straight to the store over nng ----------------------------------------
 
 def store_client(s):
