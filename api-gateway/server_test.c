@@ -251,22 +251,32 @@ static void *slow_list(void *arg)
     return NULL;
 }
 
+/* Starts a (a slow store call of delay_ms), waits until it is inside the
+ * store call, then runs b beside it; joins both. Returns the calls in
+ * flight seen once a was inside (1 expected). */
+static int overlap_two_lists(gw *g, int delay_ms, slow_call *a, slow_call *b)
+{
+    g_list_delay_ms = delay_ms;
+    *a = (slow_call){.g = g};
+    *b = (slow_call){.g = g};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, slow_list, a);
+    for (int i = 0; i < 400 && upstream_inflight(g->srv.up, UP_STORE) == 0; i++)
+        usleep(5000);
+    int inflight = upstream_inflight(g->srv.up, UP_STORE);
+    pthread_create(&tb, NULL, slow_list, b);
+    pthread_join(tb, NULL);
+    pthread_join(ta, NULL);
+    g_list_delay_ms = 0;
+    return inflight;
+}
+
 TEST(server_overload_without_queue_answers_503_at_once)
 {
     gw g;
     gw_start(&g, 0, 0, 1); /* one store call at a time */
-    g_list_delay_ms = 800;
-    slow_call a = {.g = &g}, b = {.g = &g};
-    pthread_t ta, tb;
-    pthread_create(&ta, NULL, slow_list, &a);
-    /* wait until a is inside the (slow) store call */
-    for (int i = 0; i < 400 && upstream_inflight(g.srv.up, UP_STORE) == 0; i++)
-        usleep(5000);
-    ASSERT_EQ_INT(upstream_inflight(g.srv.up, UP_STORE), 1);
-    pthread_create(&tb, NULL, slow_list, &b);
-    pthread_join(tb, NULL);
-    pthread_join(ta, NULL);
-    g_list_delay_ms = 0;
+    slow_call a, b;
+    ASSERT_EQ_INT(overlap_two_lists(&g, 800, &a, &b), 1);
     ASSERT_EQ_INT(a.status, 200);
     ASSERT_EQ_INT(b.status, 503);
     ASSERT_MSG(strstr(b.resp, "\"overloaded\"") && strstr(b.resp, "Retry-After: "), "%s", b.resp);
@@ -285,27 +295,13 @@ TEST(server_overload_queues_then_answers_503)
 {
     gw g;
     gw_start_q(&g, 0, 0, 1, 300); /* one store call at a time, wait up to 300 ms */
-    g_list_delay_ms = 150;
-    slow_call a = {.g = &g}, b = {.g = &g};
-    pthread_t ta, tb;
-    pthread_create(&ta, NULL, slow_list, &a);
-    for (int i = 0; i < 400 && upstream_inflight(g.srv.up, UP_STORE) == 0; i++)
-        usleep(5000);
-    ASSERT_EQ_INT(upstream_inflight(g.srv.up, UP_STORE), 1);
-    pthread_create(&tb, NULL, slow_list, &b);
-    pthread_join(tb, NULL);
-    pthread_join(ta, NULL);
+    slow_call a, b;
+    ASSERT_EQ_INT(overlap_two_lists(&g, 150, &a, &b), 1);
     ASSERT_EQ_INT(a.status, 200);
     ASSERT_MSG(b.status == 200, "the queued call got %d: %s", b.status, b.resp);
 
-    g_list_delay_ms = 900; /* now the running call outlasts the 300 ms wait */
-    pthread_create(&ta, NULL, slow_list, &a);
-    for (int i = 0; i < 400 && upstream_inflight(g.srv.up, UP_STORE) == 0; i++)
-        usleep(5000);
-    pthread_create(&tb, NULL, slow_list, &b);
-    pthread_join(tb, NULL);
-    pthread_join(ta, NULL);
-    g_list_delay_ms = 0;
+    /* now the running call outlasts the 300 ms wait */
+    ASSERT_EQ_INT(overlap_two_lists(&g, 900, &a, &b), 1);
     ASSERT_EQ_INT(a.status, 200);
     ASSERT_EQ_INT(b.status, 503);
     ASSERT_MSG(strstr(b.resp, "\"overloaded\"") && strstr(b.resp, "within 300 ms"), "%s", b.resp);

@@ -189,9 +189,28 @@ static void *insert_worker(void *p)
     return NULL;
 }
 
-/* Inserts the slots with up to COLL_INDEX_THREADS threads (the caller's
+/* Runs a job with up to COLL_INDEX_THREADS threads (the caller's
  * included); small jobs stay on the calling thread. */
-static int run_insert_job(insert_job *jp);
+static int run_insert_job(insert_job *j)
+{
+    uint32_t n = j->n;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    uint32_t t = cpus < 1 ? 1 : (uint32_t)cpus;
+    uint32_t cap = __atomic_load_n(&g_threads, __ATOMIC_RELAXED);
+    if (t > cap)
+        t = cap;
+    if (n < 64)
+        t = 1;
+    pthread_t th[COLL_INDEX_THREADS];
+    uint32_t started = 0;
+    for (uint32_t i = 1; i < t; i++)
+        if (pthread_create(&th[started], NULL, insert_worker, j) == 0)
+            started++;
+    insert_worker(j);
+    for (uint32_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    return j->rc;
+}
 
 static int insert_parallel(hnsw_index *h, const collection *c, const uint32_t *slots, uint32_t n)
 {
@@ -204,28 +223,6 @@ int coll_index_insert_rows(hnsw_index *h, const uint32_t *slots, const float *ro
 {
     insert_job j = {h, NULL, rows, dim, slots, n, 0, 0};
     return run_insert_job(&j);
-}
-
-static int run_insert_job(insert_job *jp)
-{
-    insert_job j = *jp;
-    uint32_t n = j.n;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    uint32_t t = cpus < 1 ? 1 : (uint32_t)cpus;
-    uint32_t cap = __atomic_load_n(&g_threads, __ATOMIC_RELAXED);
-    if (t > cap)
-        t = cap;
-    if (n < 64)
-        t = 1;
-    pthread_t th[COLL_INDEX_THREADS];
-    uint32_t started = 0;
-    for (uint32_t i = 1; i < t; i++)
-        if (pthread_create(&th[started], NULL, insert_worker, &j) == 0)
-            started++;
-    insert_worker(&j);
-    for (uint32_t i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-    return j.rc;
 }
 
 static int cmp_u32(const void *a, const void *b)

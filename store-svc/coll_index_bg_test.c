@@ -84,20 +84,27 @@ static void del(collection *c, uint32_t from, uint32_t to, uint32_t step)
     coll_index_flush(coll_ann_mut(c), c);
 }
 
-/* The top hit of an ANN search for p<i>'s version ver vector, or NULL. */
-static const char *top(collection *c, uint32_t i, uint32_t ver)
+/* An ANN search (k, ef) for p<i>'s version ver vector, answered in a. */
+static int search_for(collection *c, uint32_t i, uint32_t ver, uint32_t k, uint32_t ef,
+                      vx_arena *a, vx_search_rep *rep)
 {
     float v[DIM];
     vec_of(i, ver, v);
-    tu_reset();
     vx_search_req req = {0};
     req.vector = v;
     req.dim = DIM;
-    req.k = 1;
-    req.ef = 64;
-    vx_search_rep rep;
+    req.k = k;
+    req.ef = ef;
     char err[256];
-    if (coll_search(c, &req, &tu_arena, &rep, err, sizeof err) || rep.n_hits == 0)
+    return coll_search(c, &req, a, rep, err, sizeof err);
+}
+
+/* The top hit of an ANN search for p<i>'s version ver vector, or NULL. */
+static const char *top(collection *c, uint32_t i, uint32_t ver)
+{
+    tu_reset();
+    vx_search_rep rep;
+    if (search_for(c, i, ver, 1, 64, &tu_arena, &rep) || rep.n_hits == 0)
         return NULL;
     return rep.hits[0].id;
 }
@@ -264,23 +271,15 @@ static void *bg_searcher(void *p)
     bg_ctx *x = p;
     vx_arena a;
     vx_arena_init(&a, 1 << 14);
-    float v[DIM];
     for (uint32_t i = 0; !__atomic_load_n(&x->stop, __ATOMIC_ACQUIRE); i++) {
         store_ref *r;
         if (store_acquire(x->st, "mix", false, &r) != VX_OK) {
             x->failures++;
             continue;
         }
-        vec_of(i % 8000, 0, v);
         vx_arena_reset(&a);
-        vx_search_req req = {0};
-        req.vector = v;
-        req.dim = DIM;
-        req.k = 5;
-        req.ef = 32;
         vx_search_rep rep;
-        char err[256];
-        if (coll_search(store_ref_coll(r), &req, &a, &rep, err, sizeof err) != VX_OK)
+        if (search_for(store_ref_coll(r), i % 8000, 0, 5, 32, &a, &rep) != VX_OK)
             x->failures++;
         store_release(r);
         x->searches++;
