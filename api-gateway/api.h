@@ -27,6 +27,7 @@
 #include "upstream.h"
 #include "vx_arena.h"
 #include "vx_buf.h"
+#include "vx_cpu_qos.h"
 #include "vx_jsonw.h"
 #include "vx_value.h"
 #include "web.h"
@@ -41,6 +42,7 @@ typedef struct api_server {
     const auth_table *auth; /* NULL or empty: auth off */
     ratelimit *rl;          /* NULL: no rate limit */
     metrics *metrics;       /* NULL: not collected */
+    vx_cpu_qos *cpu_qos;    /* NULL: idle CPUs sleep as usual (vx_cpu_qos.h) */
 } api_server;
 
 struct api_ctx {

@@ -32,6 +32,8 @@ typedef struct api_config {
     const char *trusted_proxies; /* peers whose X-Forwarded-For is believed */
     int64_t max_inflight;    /* concurrent calls per backend; more wait for a slot */
     int64_t queue_wait_ms;   /* longest such wait, then 503 overloaded; 0 = refuse at once */
+    int64_t cpu_poll_ms;     /* linger of the CPU latency hint (vx_cpu_qos.h); 0 = off */
+    const char *cpu_poll_device; /* /dev/cpu_dma_latency */
 } api_config;
 
 /* Fills c from defaults, environment and argv; see vx_config_load. */

@@ -272,6 +272,7 @@ static void set_request_id(api_ctx *c)
 void api_handle(void *arg, web_req *req)
 {
     api_server *srv = arg;
+    vx_cpu_qos_enter(srv->cpu_qos); /* fast wake-ups along the request's path */
     vx_arena arena;
     vx_arena_init(&arena, 64 * 1024);
     uint64_t t0 = vx_now_ns();
@@ -332,4 +333,5 @@ void api_handle(void *arg, web_req *req)
             (double)ns / 1e6, c.request_id, c.client[0] ? c.client : "-",
             c.key_id[0] ? " key=" : "", c.key_id);
     vx_arena_fini(&arena);
+    vx_cpu_qos_leave(srv->cpu_qos); /* after the response: the linger covers the next request */
 }

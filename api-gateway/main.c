@@ -8,7 +8,9 @@
  * (including bad keys and a refused bind). Keys are never logged; the
  * start-up line says only whether auth is on.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "api.h"
 #include "vx_err.h"
@@ -65,6 +67,11 @@ int main(int argc, char **argv)
     if (upstream_open(&srv.up, cfg.store_url, cfg.embed_url, (int)cfg.request_timeout_ms))
         goto out;
     upstream_configure(srv.up, (int)cfg.max_inflight, (int)cfg.queue_wait_ms, mx);
+    if (cfg.cpu_poll_ms > 0 &&
+        vx_cpu_qos_open(&srv.cpu_qos, cfg.cpu_poll_device, (int)cfg.cpu_poll_ms) != VX_OK)
+        VX_INFO("cpu poll: cannot open %s for writing (%s); idle CPUs sleep between hand-offs "
+                "(slower wake-ups, same results; --cpu-poll-ms 0 silences this)",
+                cfg.cpu_poll_device, strerror(errno));
     web_options wo = {
         .bind = cfg.bind,
         .port = (int)cfg.port,
@@ -75,14 +82,16 @@ int main(int argc, char **argv)
     if (web_start(&srv.web, &wo, api_handle, &srv))
         goto out;
     VX_INFO("listening on http://%s:%d (store %s, embed %s, %d threads, auth %s, rate limit %s, "
-            "max %d calls in flight per backend)",
+            "max %d calls in flight per backend, cpu poll %s)",
             cfg.bind, web_port(srv.web), cfg.store_url, cfg.embed_url, (int)cfg.threads,
-            n_keys ? "on" : "OFF", cfg.rate_limit > 0 ? "on" : "off", (int)cfg.max_inflight);
+            n_keys ? "on" : "OFF", cfg.rate_limit > 0 ? "on" : "off", (int)cfg.max_inflight,
+            srv.cpu_qos ? "on" : "off");
     int sig = vx_signal_wait();
     VX_INFO("stopping (signal %d)", sig);
     status = 0;
 out:
     web_stop(srv.web);
+    vx_cpu_qos_close(srv.cpu_qos);
     upstream_close(srv.up);
     metrics_destroy(mx);
     ratelimit_destroy(rl);

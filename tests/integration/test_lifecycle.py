@@ -6,6 +6,7 @@ a gateway restart). Data surviving a restart is test_durability.py's job."""
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -181,6 +182,59 @@ def test_store_killed_mid_traffic(s):
     while s.http.get("/collections").status != 200 and time.time() < deadline:
         time.sleep(0.1)
     assert s.http.get("/collections").status == 200, "gateway did not recover after kill -9 of the store"
+
+
+def _poll_values(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    return list(struct.unpack("<%di" % (len(data) // 4), data[:len(data) // 4 * 4]))
+
+
+@vx.no_services
+def test_cpu_poll_hint_held_only_while_serving(_):
+    """--cpu-poll-ms: the gateway writes 0 to the CPU latency QoS device when a
+    request starts and -1 (no constraint) once the linger after the last one
+    has passed. A regular file stands in for /dev/cpu_dma_latency and records
+    every value the kernel would have seen."""
+    tmp = tempfile.mkdtemp(prefix="vxpoll.")
+    dev = os.path.join(tmp, "cpu_dma_latency")
+    open(dev, "wb").close()
+    s = vx.Services(embed=False, extra_api_args=["--cpu-poll-device", dev, "--cpu-poll-ms", "150"])
+    try:
+        s.start()  # start() itself sends GET /health
+        time.sleep(0.6)
+        v = _poll_values(dev)
+        assert v and v[-1] == -1 and len(v) % 2 == 0, "after the start-up request and the linger: %r" % v
+        assert v == [0, -1] * (len(v) // 2), "holds and releases must alternate: %r" % v
+        n = len(v)
+        expect(s.http.get("/health"), 200)
+        v = _poll_values(dev)
+        assert v[n:] == [0], "right after a request the hint must be held: %r" % v[n:]
+        for _ in range(5):  # back to back within the linger: no extra writes
+            expect(s.http.get("/health"), 200)
+        assert _poll_values(dev)[n:] == [0], "requests within the linger rewrote it: %r" % _poll_values(dev)[n:]
+        time.sleep(0.6)
+        assert _poll_values(dev)[n:] == [0, -1], "not released after the linger: %r" % _poll_values(dev)[n:]
+    finally:
+        problems = s.stop(quiet=True)
+        s.cleanup()
+    assert not problems, problems
+    # --cpu-poll-ms 0: never touched; an unwritable device: still serves
+    for args in (["--cpu-poll-device", dev, "--cpu-poll-ms", "0"],
+                 ["--cpu-poll-device", os.path.join(tmp, "missing", "dev")]):
+        open(dev, "wb").close()
+        s = vx.Services(embed=False, extra_api_args=args)
+        try:
+            s.start()
+            expect(s.http.get("/health"), 200)
+            assert _poll_values(dev) == [], "%s: device written: %r" % (args, _poll_values(dev))
+            log = s.log_tail("api", 50)
+            assert "cpu poll off" in log, "%s: start-up line does not say cpu poll off:\n%s" % (args, log)
+        finally:
+            problems = s.stop(quiet=True)
+            s.cleanup()
+        assert not problems, problems
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
