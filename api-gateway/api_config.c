@@ -57,13 +57,10 @@ vx_config_result api_config_load(api_config *c, int argc, char **argv)
          false},
         {"cpu_poll_ms", "VECTRON_CPU_POLL_MS", "--cpu-poll-ms", VX_CONF_INT, &c->cpu_poll_ms,
          STR(VX_CPU_QOS_DEFAULT_LINGER_MS), 0, VX_CPU_QOS_MAX_LINGER_MS, NULL,
-         "keep idle CPUs polling (no deep idle state) while requests run and this many ms "
-         "after the last one: cuts thread wake-ups on VMs and CPUs with slow idle exits; "
-         "needs write access to --cpu-poll-device (root); 0 = off",
-         false},
+         VX_CPU_QOS_MS_HELP, false},
         {"cpu_poll_device", "VECTRON_CPU_POLL_DEVICE", "--cpu-poll-device", VX_CONF_STRING,
          &c->cpu_poll_device, VX_CPU_QOS_DEVICE, 0, 0, NULL,
-         "the kernel's CPU latency QoS device (see --cpu-poll-ms)", false},
+         VX_CPU_QOS_DEVICE_HELP, false},
         {"queue_wait_ms", "VECTRON_QUEUE_WAIT_MS", "--queue-wait-ms", VX_CONF_INT,
          &c->queue_wait_ms, STR(API_DEFAULT_QUEUE_WAIT_MS), 0, 600000, NULL,
          "how long a request waits for a backend slot before it answers 503 overloaded "

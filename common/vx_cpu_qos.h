@@ -35,6 +35,14 @@
 #define VX_CPU_QOS_DEFAULT_LINGER_MS 5
 #define VX_CPU_QOS_MAX_LINGER_MS 10000
 
+/* --help text of the two configuration keys every service that uses this
+ * module offers (cpu_poll_ms, cpu_poll_device). */
+#define VX_CPU_QOS_MS_HELP                                                                   \
+    "keep idle CPUs polling (no deep idle state) while requests run and this many ms "       \
+    "after the last one: cuts thread wake-ups on VMs and CPUs with slow idle exits; "        \
+    "needs write access to --cpu-poll-device (root); 0 = off"
+#define VX_CPU_QOS_DEVICE_HELP "the kernel's CPU latency QoS device (see --cpu-poll-ms)"
+
 typedef struct vx_cpu_qos vx_cpu_qos;
 
 /* Opens device (VX_CPU_QOS_DEVICE in production; tests pass a file) and

@@ -15,6 +15,7 @@
 #include "events.h"
 #include "filter.h"
 #include "persistence.h"
+#include "vx_cpu_qos.h"
 #include "vx_clock.h"
 #include "vx_err.h"
 #include "vx_log.h"
@@ -26,6 +27,7 @@ struct store_handlers {
     store *st;
     pers *p;    /* NULL: memory only */
     events *ev; /* NULL: no PUB socket */
+    vx_cpu_qos *cpu_qos; /* NULL: idle CPUs sleep as usual */
     pthread_key_t arena_key;
 };
 
@@ -549,6 +551,10 @@ void handlers_serve(void *arg, const unsigned char *req, size_t req_len, vx_buf 
         vx_arena_init(a, HD_ARENA_CHUNK);
         pthread_setspecific(h->arena_key, a);
     }
+    vx_cpu_qos_enter(h->cpu_qos);
     handlers_handle(h, req, req_len, a, reply);
     vx_arena_reset(a);
+    vx_cpu_qos_leave(h->cpu_qos); /* the linger covers sending the reply */
 }
+
+void handlers_set_cpu_qos(store_handlers *h, vx_cpu_qos *q) { h->cpu_qos = q; }

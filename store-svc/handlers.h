@@ -32,6 +32,7 @@
 #include "store.h"
 #include "vx_arena.h"
 #include "vx_buf.h"
+#include "vx_cpu_qos.h"
 
 #define STORE_SERVICE_VERSION "0.1.0"
 
@@ -44,6 +45,9 @@ int handlers_create(store *st, store_handlers **out);
 struct pers;
 struct events;
 void handlers_set_persistence(store_handlers *h, struct pers *p, struct events *ev);
+/* Holds the CPU latency hint q (vx_cpu_qos.h; borrowed, may be NULL) while
+ * each request runs. Call before the server starts. */
+void handlers_set_cpu_qos(store_handlers *h, vx_cpu_qos *q);
 void handlers_destroy(store_handlers *h); /* after the server stopped */
 
 /* vx_rpc_handler: arg is a store_handlers *. */

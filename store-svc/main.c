@@ -24,11 +24,13 @@
  *    final snapshot with --snapshot-on-exit), the WAL is synced and closed,
  *    then the store is freed. Exit 0.
  */
+#include <errno.h>
 #include <glob.h>
 #include <inttypes.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "events.h"
 #include "handlers.h"
@@ -37,6 +39,7 @@
 #include "snapshotter.h"
 #include "store.h"
 #include "store_config.h"
+#include "vx_cpu_qos.h"
 #include "vx_err.h"
 #include "vx_log.h"
 #include "vx_proto.h"
@@ -82,6 +85,7 @@ int main(int argc, char **argv)
     events *ev = NULL;
     snapshotter *snaps = NULL;
     rebuilder *rb = NULL;
+    vx_cpu_qos *cpu_qos = NULL;
     char err[1024] = "";
     int rc = store_open(&st);
     if (rc) {
@@ -134,14 +138,21 @@ int main(int argc, char **argv)
         goto out;
     }
     handlers_set_persistence(h, p, ev);
+    if (cfg.cpu_poll_ms > 0 &&
+        vx_cpu_qos_open(&cpu_qos, cfg.cpu_poll_device, (int)cfg.cpu_poll_ms) != VX_OK)
+        VX_INFO("cpu poll: cannot open %s for writing (%s); idle CPUs sleep between hand-offs "
+                "(slower wake-ups, same results; --cpu-poll-ms 0 silences this)",
+                cfg.cpu_poll_device, strerror(errno));
+    handlers_set_cpu_qos(h, cpu_qos);
     rc = vx_rpc_server_open(&srv, cfg.listen, (int)cfg.workers, VX_MAX_MSG_BYTES, handlers_serve, h);
     if (rc) {
         VX_ERROR("cannot listen on %s: %s", cfg.listen, vx_strerror(rc));
         goto out;
     }
-    VX_INFO("listening on %s (%d workers, version %s), events on %s, data dir %s, fsync %s",
+    VX_INFO("listening on %s (%d workers, version %s), events on %s, data dir %s, fsync %s, "
+            "cpu poll %s",
             cfg.listen, (int)cfg.workers, STORE_SERVICE_VERSION, cfg.events_url, cfg.data_dir,
-            pers_durability(p));
+            pers_durability(p), cpu_qos ? "on" : "off");
     int sig = vx_signal_wait();
     VX_INFO("stopping (signal %d)", sig);
     status = 0;
@@ -150,6 +161,7 @@ out:
     rebuilder_stop(rb);
     snapshotter_stop(snaps, status == 0 && cfg.snapshot_on_exit);
     handlers_destroy(h);
+    vx_cpu_qos_close(cpu_qos);
     events_close(ev);
     pers_close(p);
     store_close(st);

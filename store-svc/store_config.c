@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "vx_cpu_qos.h"
 #include "vx_proto.h"
 
 #define STR_(x) #x
@@ -60,6 +61,11 @@ vx_config_result store_config_load(store_config *cfg, int argc, char **argv)
         {"snapshot_on_exit", "VECTRON_SNAPSHOT_ON_EXIT", "--snapshot-on-exit", VX_CONF_BOOL,
          &cfg->snapshot_on_exit, "true", 0, 0, NULL,
          "snapshot on a clean shutdown, so the next start replays no WAL", false},
+        {"cpu_poll_ms", "VECTRON_CPU_POLL_MS", "--cpu-poll-ms", VX_CONF_INT, &cfg->cpu_poll_ms,
+         STR(VX_CPU_QOS_DEFAULT_LINGER_MS), 0, VX_CPU_QOS_MAX_LINGER_MS, NULL, VX_CPU_QOS_MS_HELP,
+         false},
+        {"cpu_poll_device", "VECTRON_CPU_POLL_DEVICE", "--cpu-poll-device", VX_CONF_STRING,
+         &cfg->cpu_poll_device, VX_CPU_QOS_DEVICE, 0, 0, NULL, VX_CPU_QOS_DEVICE_HELP, false},
         {"wal_segment_bytes", "VECTRON_WAL_SEGMENT_BYTES", "--wal-segment-bytes", VX_CONF_INT,
          &cfg->wal_segment_bytes, "67108864", 4096, INT64_MAX, NULL,
          "start a new WAL segment after this many bytes", false},

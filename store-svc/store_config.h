@@ -37,6 +37,8 @@ typedef struct store_config {
     int64_t snapshot_interval_s;
     bool snapshot_on_exit;
     int64_t wal_segment_bytes;
+    int64_t cpu_poll_ms;         /* linger of the CPU latency hint (vx_cpu_qos.h); 0 = off */
+    const char *cpu_poll_device; /* /dev/cpu_dma_latency */
 } store_config;
 
 /* Loads the configuration; VX_CONFIG_EXIT after --help/--print-config. */

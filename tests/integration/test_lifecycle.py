@@ -199,9 +199,16 @@ def test_cpu_poll_hint_held_only_while_serving(_):
     tmp = tempfile.mkdtemp(prefix="vxpoll.")
     dev = os.path.join(tmp, "cpu_dma_latency")
     open(dev, "wb").close()
-    s = vx.Services(embed=False, extra_api_args=["--cpu-poll-device", dev, "--cpu-poll-ms", "150"])
+    store_dev = os.path.join(tmp, "store_cpu_dma_latency")
+    open(store_dev, "wb").close()
+    s = vx.Services(embed=False, extra_api_args=["--cpu-poll-device", dev, "--cpu-poll-ms", "150"],
+                    extra_store_args=["--cpu-poll-device", store_dev, "--cpu-poll-ms", "150"])
     try:
         s.start()  # start() itself sends GET /health
+        expect(s.http.get("/collections"), 200)  # a bus request: the store holds its own hint
+        time.sleep(0.6)
+        sv = _poll_values(store_dev)
+        assert sv and sv == [0, -1] * (len(sv) // 2), "store: hold/release sequence %r" % sv
         time.sleep(0.6)
         v = _poll_values(dev)
         assert v and v[-1] == -1 and len(v) % 2 == 0, "after the start-up request and the linger: %r" % v
@@ -223,13 +230,14 @@ def test_cpu_poll_hint_held_only_while_serving(_):
     for args in (["--cpu-poll-device", dev, "--cpu-poll-ms", "0"],
                  ["--cpu-poll-device", os.path.join(tmp, "missing", "dev")]):
         open(dev, "wb").close()
-        s = vx.Services(embed=False, extra_api_args=args)
+        s = vx.Services(embed=False, extra_api_args=args, extra_store_args=args)
         try:
             s.start()
             expect(s.http.get("/health"), 200)
             assert _poll_values(dev) == [], "%s: device written: %r" % (args, _poll_values(dev))
-            log = s.log_tail("api", 50)
-            assert "cpu poll off" in log, "%s: start-up line does not say cpu poll off:\n%s" % (args, log)
+            for name in ("api", "store"):
+                log = s.log_tail(name, 50)
+                assert "cpu poll off" in log, "%s: %s start-up line does not say cpu poll off:\n%s" % (args, name, log)
         finally:
             problems = s.stop(quiet=True)
             s.cleanup()
