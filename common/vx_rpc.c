@@ -153,6 +153,38 @@ static void *vx_rpc_worker_main(void *p)
     return NULL;
 }
 
+/* Listens on every URL of the comma-separated list (one socket, so every
+ * worker serves all of them); the first tcp URL's bound port is kept. */
+static int vx_rpc_listen_all(vx_rpc_server *s, const char *urls)
+{
+    char one[VX_RPC_MAX_URL_LEN + 1];
+    int n = 0;
+    for (const char *p = urls;; p++) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == 0 || len > VX_RPC_MAX_URL_LEN || ++n > VX_RPC_MAX_LISTEN) {
+            VX_ERROR("rpc server: bad listen list \"%s\" (at most %d comma-separated URLs of "
+                     "1..%d bytes)", urls, VX_RPC_MAX_LISTEN, VX_RPC_MAX_URL_LEN);
+            return VX_ERR_INVALID;
+        }
+        memcpy(one, p, len);
+        one[len] = '\0';
+        nng_listener l;
+        int rv = nng_listen(s->sock, one, &l, 0);
+        if (rv != 0) {
+            VX_ERROR("rpc server: cannot listen on %s: %s", one, nng_strerror(rv));
+            return rv == NNG_EADDRINUSE ? VX_ERR_CONFLICT : vx_rpc_err(rv);
+        }
+        int port = -1;
+        if (s->port < 0 && strncmp(one, "tcp", 3) == 0 &&
+            nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) == 0)
+            s->port = port;
+        if (!end)
+            return VX_OK;
+        p = end;
+    }
+}
+
 int vx_rpc_server_open(vx_rpc_server **out, const char *url, int n_workers, size_t max_msg_bytes,
                        vx_rpc_handler handler, void *arg)
 {
@@ -191,19 +223,8 @@ int vx_rpc_server_open(vx_rpc_server **out, const char *url, int n_workers, size
             goto nng_fail;
         s->n_workers = i + 1;
     }
-    nng_listener l;
-    if ((rv = nng_listen(s->sock, url, &l, 0)) != 0) {
-        VX_ERROR("rpc server: cannot listen on %s: %s", url, nng_strerror(rv));
-        rc = vx_rpc_err(rv);
-        if (rv == NNG_EADDRINUSE)
-            rc = VX_ERR_CONFLICT;
+    if ((rc = vx_rpc_listen_all(s, url)) != VX_OK)
         goto fail;
-    }
-    if (strncmp(url, "tcp", 3) == 0) {
-        int port = -1;
-        if (nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) == 0)
-            s->port = port;
-    }
     for (int i = 0; i < s->n_workers; i++) {
         if (pthread_create(&s->workers[i].thread, NULL, vx_rpc_worker_main, &s->workers[i]) != 0) {
             VX_ERROR("rpc server: cannot start worker thread %d", i);

@@ -37,9 +37,16 @@ typedef struct vx_rpc_sub vx_rpc_sub;
  * return is sent (an empty reply is sent as an empty message). */
 typedef void (*vx_rpc_handler)(void *arg, const unsigned char *req, size_t req_len, vx_buf *reply);
 
+#define VX_RPC_MAX_LISTEN 4    /* URLs one server listens on */
+#define VX_RPC_MAX_URL_LEN 512 /* bytes of one URL */
+
+/* url: one URL, or up to VX_RPC_MAX_LISTEN separated by commas (e.g. a tcp
+ * address for remote clients plus an ipc path for a co-located gateway:
+ * "tcp://127.0.0.1:5601,ipc:///run/vectron/store.sock"); every URL reaches
+ * the same workers. */
 int vx_rpc_server_open(vx_rpc_server **out, const char *url, int n_workers, size_t max_msg_bytes,
                        vx_rpc_handler handler, void *arg);
-/* Bound TCP port (useful with port 0), or -1 for non-TCP URLs. */
+/* Bound port of the first TCP URL (useful with port 0), or -1 without one. */
 int vx_rpc_server_port(const vx_rpc_server *s);
 /* Stops receiving, waits for running handlers, frees. NULL is a no-op. */
 void vx_rpc_server_close(vx_rpc_server *s);

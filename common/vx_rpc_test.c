@@ -103,6 +103,55 @@ TEST(rpc_echo_ipc)
     echo_round_trip(url, false);
 }
 
+TEST(rpc_server_listens_on_a_list_of_urls)
+{
+    /* what make run does: tcp for remote clients, ipc for the gateway */
+    char urls[600], ipc[512];
+    snprintf(ipc, sizeof ipc, "ipc://%s/multi.sock", vx_test_tmpdir());
+    snprintf(urls, sizeof urls, "tcp://127.0.0.1:0,%s", ipc);
+    echo_state st = {0};
+    vx_rpc_server *srv = NULL;
+    ASSERT_EQ_INT(vx_rpc_server_open(&srv, urls, 2, 1024, echo_handler, &st), VX_OK);
+    int port = vx_rpc_server_port(srv);
+    ASSERT(port > 0);
+    char tcp[64];
+    snprintf(tcp, sizeof tcp, "tcp://127.0.0.1:%d", port);
+    const char *both[] = {tcp, ipc};
+    vx_buf out = VX_BUF_INIT;
+    for (int i = 0; i < 2; i++) {
+        vx_rpc_client *cli = NULL;
+        ASSERT_EQ_INT(vx_rpc_client_open(&cli, both[i], 1024), VX_OK);
+        ASSERT_EQ_INT(call_str(cli, "hi", 2000, &out), VX_OK);
+        ASSERT(out.len == 7 && memcmp(out.data, "echo:hi", 7) == 0);
+        vx_rpc_client_close(cli);
+    }
+    ASSERT_EQ_INT(atomic_load(&st.seen), 2);
+    vx_rpc_server_close(srv);
+    vx_buf_free(&out);
+}
+
+TEST(rpc_server_rejects_bad_url_lists)
+{
+    echo_state st = {0};
+    char five[200], long_url[VX_RPC_MAX_URL_LEN + 32];
+    snprintf(five, sizeof five, "%s", "tcp://127.0.0.1:0");
+    for (int i = 1; i < VX_RPC_MAX_LISTEN + 1; i++)
+        strcat(five, ",tcp://127.0.0.1:0");
+    memset(long_url, 'a', sizeof long_url - 1);
+    memcpy(long_url, "ipc:///", 7);
+    long_url[sizeof long_url - 1] = '\0';
+    const char *bad[] = {"", ",", "tcp://127.0.0.1:0,", ",tcp://127.0.0.1:0", five, long_url};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        vx_rpc_server *srv = (vx_rpc_server *)&st;
+        ASSERT_EQ_INT(vx_rpc_server_open(&srv, bad[i], 1, 1024, echo_handler, &st), VX_ERR_INVALID);
+        ASSERT(srv == NULL);
+    }
+    /* a later URL that cannot listen fails the whole open */
+    vx_rpc_server *srv = NULL;
+    ASSERT(vx_rpc_server_open(&srv, "tcp://127.0.0.1:0,bogus://x", 1, 1024, echo_handler, &st) != VX_OK);
+    ASSERT(srv == NULL);
+}
+
 TEST(rpc_ipc_reuses_stale_socket_file)
 {
     /* a service killed with -9 leaves its socket file behind; the restarted

@@ -19,7 +19,8 @@ vx_config_result embed_config_load(embed_config *cfg, int argc, char **argv)
     const vx_conf_row rows[] = {
         {"listen", "VECTRON_EMBED_URL", "--listen", VX_CONF_STRING, &cfg->listen, "tcp://127.0.0.1:5611", 0, 0,
          NULL,
-         "nng URL the request/reply socket listens on (loopback by default; keep it tcp://127.0.0.1:... or "
+         "nng URL the request/reply socket listens on, or up to 4 separated by commas (make run adds "
+         "an ipc:// path for the gateway; loopback by default; keep it tcp://127.0.0.1:... or "
          "ipc://... -- the bus has no authentication)",
          false},
         {"registry", "VECTRON_MODELS_FILE", "--registry", VX_CONF_STRING, &cfg->registry,

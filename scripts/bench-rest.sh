@@ -9,7 +9,8 @@
 #     (rest_bench: plain sockets, one keep-alive connection; inproc_exact:
 #     coll_search_exact in-process, or upstream_call over the bus);
 #  2. starts vectron-store (temp data dir) and vectron-api on 127.0.0.1 (the
-#     bus on tcp loopback like run-local.sh, or ipc with --bus ipc);
+#     bus on a unix socket (ipc) as `make run` connects the gateway, or on tcp
+#     loopback with --bus tcp);
 #  3. PUT /collections/g384 (dot, flat) and loads all base vectors with
 #     POST .../points in batches of 1000 (timed: vectors/s), then LOAD100
 #     vectors into a second collection in batches of 100 (timed);
@@ -30,7 +31,7 @@
 #                              [--bus tcp|ipc] [--log-level LEVEL]
 #                              [--skip-peers] [--bench-dir DIR] [--api BIN]
 # defaults: --data /tmp/bench/data/g384_100k --rounds 3 --load100 20000
-#           --bus tcp --log-level info (the service default: one access line
+#           --bus ipc --log-level info (the service default: one access line
 #           per request) --bench-dir /tmp/bench (membw, bench_faiss.py)
 #           --api build/bin/vectron-api (another build: before/after runs)
 # Environment: STORE_WRAP / API_WRAP prefix the two service commands (e.g.
@@ -42,7 +43,7 @@ cd "$(dirname "$0")/.."
 DATA=/tmp/bench/data/g384_100k
 ROUNDS=3
 LOAD100=20000
-BUS=tcp
+BUS=ipc
 LOG_LEVEL=info
 PEERS=1
 BENCH_DIR=/tmp/bench

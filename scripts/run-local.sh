@@ -16,6 +16,20 @@ export VECTRON_STORE_EVENTS_URL=${VECTRON_STORE_EVENTS_URL:-tcp://127.0.0.1:5602
 export VECTRON_EMBED_URL=${VECTRON_EMBED_URL:-tcp://127.0.0.1:5611}
 mkdir -p "$VECTRON_DATA_DIR"
 
+# The store and the embed service listen on their tcp address (for programs
+# that speak nng to them) AND on a unix socket under the data dir, which the
+# co-located gateway uses: after a long scan, a reply over ipc costs ~130 µs
+# less than over tcp loopback (docs/BENCHMARKS.md). A path too long for a
+# unix socket (107 bytes) keeps the gateway on tcp.
+RUN_DIR=$VECTRON_DATA_DIR/run
+mkdir -p "$RUN_DIR"
+store_listen=$VECTRON_STORE_URL; api_store=$VECTRON_STORE_URL
+embed_listen=$VECTRON_EMBED_URL; api_embed=$VECTRON_EMBED_URL
+if [ ${#RUN_DIR} -le 90 ]; then
+  store_listen="$VECTRON_STORE_URL,ipc://$RUN_DIR/store.sock"; api_store="ipc://$RUN_DIR/store.sock"
+  embed_listen="$VECTRON_EMBED_URL,ipc://$RUN_DIR/embed.sock"; api_embed="ipc://$RUN_DIR/embed.sock"
+fi
+
 pids=()
 stop_all() {
   trap - INT TERM
@@ -26,13 +40,13 @@ stop_all() {
 }
 trap stop_all INT TERM
 
-"$BIN/vectron-store" & pids+=($!)
+"$BIN/vectron-store" --listen "$store_listen" & pids+=($!)
 if [ -x "$BIN/vectron-embed" ]; then
-  "$BIN/vectron-embed" & pids+=($!)
+  "$BIN/vectron-embed" --listen "$embed_listen" & pids+=($!)
 else
   echo "run-local: vectron-embed not built; text routes will answer 503" >&2
 fi
-"$BIN/vectron-api" & pids+=($!)
+"$BIN/vectron-api" --store-url "$api_store" --embed-url "$api_embed" & pids+=($!)
 
 echo "run-local: Vectron on http://127.0.0.1:$VECTRON_PORT (data in $VECTRON_DATA_DIR); Ctrl-C stops" >&2
 # Wait until any service exits, then stop the rest.

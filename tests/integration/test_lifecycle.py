@@ -15,6 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vxharness as vx  # noqa: E402
+import vxwire  # noqa: E402
 from vxharness import expect, expect_error  # noqa: E402
 
 HELP_KEYS = {
@@ -182,6 +183,32 @@ def test_store_killed_mid_traffic(s):
     while s.http.get("/collections").status != 200 and time.time() < deadline:
         time.sleep(0.1)
     assert s.http.get("/collections").status == 200, "gateway did not recover after kill -9 of the store"
+
+
+@vx.no_services
+def test_store_serves_a_list_of_listen_urls(_):
+    """--listen with a tcp and an ipc URL (what make run does): the gateway
+    works over the ipc one, and a program speaking nng over tcp sees the same
+    data."""
+    port = vx.free_port()
+    tcp = "tcp://127.0.0.1:%d" % port
+    s = vx.Services(embed=False)
+    s.extra_store_args = ["--listen", "%s,%s" % (s.store_url, tcp)]
+    try:
+        s.start()
+        expect(s.http.put("/collections/both", {"dimension": 2}), 201)
+        c = vxwire.ReqClient(tcp)
+        try:
+            rep = c.call(11, {})  # collection list, over tcp
+        finally:
+            c.close()
+        assert rep[3] == 0, "collection list over tcp failed: %r" % rep  # [version, type, id, status, body]
+        names = [c["name"] for c in rep[4]["collections"]]
+        assert names == ["both"], "the tcp listener does not see the collection made over ipc: %r" % rep
+    finally:
+        problems = s.stop(quiet=True)
+        s.cleanup()
+    assert not problems, problems
 
 
 def _poll_values(path):

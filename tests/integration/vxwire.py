@@ -155,13 +155,21 @@ class SPError(Exception):
 
 
 class ReqClient:
-    """One REQ socket connected to an nng REP listener at ipc://path."""
+    """One REQ socket connected to an nng REP listener at ipc://path or
+    tcp://host:port. The two transports frame a message alike except that
+    ipc puts a type byte (0x01) before the 8-byte length."""
 
     def __init__(self, url, timeout=5.0):
-        assert url.startswith("ipc://"), url
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(url[len("ipc://"):])
+        if url.startswith("tcp://"):
+            host, port = url[len("tcp://"):].rsplit(":", 1)
+            self.sock = socket.create_connection((host, int(port)), timeout=timeout)
+            self.type_byte = b""
+        else:
+            assert url.startswith("ipc://"), url
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            self.sock.connect(url[len("ipc://"):])
+            self.type_byte = b"\x01"
         self.sock.sendall(b"\x00SP\x00" + struct.pack(">H", NNG_PROTO_REQ) + b"\x00\x00")
         hdr = self._recv_exact(8)
         if hdr[:4] != b"\x00SP\x00" or hdr[6:] != b"\x00\x00":
@@ -188,15 +196,15 @@ class ReqClient:
         rid = 0x80000000 | self.next_id
         self.next_id += 1
         msg = struct.pack(">I", rid) + payload
-        self.sock.sendall(b"\x01" + struct.pack(">Q", len(msg)) + msg)
+        self.sock.sendall(self.type_byte + struct.pack(">Q", len(msg)) + msg)
         return rid
 
     def recv_raw(self):
         """Returns (request id, body) of the next message."""
-        hdr = self._recv_exact(9)
-        if hdr[0] != 1:
+        hdr = self._recv_exact(len(self.type_byte) + 8)
+        if self.type_byte and hdr[0] != 1:
             raise SPError("message type 0x%02x" % hdr[0])
-        n = struct.unpack(">Q", hdr[1:])[0]
+        n = struct.unpack(">Q", hdr[len(self.type_byte):])[0]
         if n < 4 or n > (64 << 20) + 4096:
             raise SPError("message length %d" % n)
         msg = self._recv_exact(n)
