@@ -97,11 +97,13 @@ ${STORE_WRAP:-} build/bin/vectron-store --listen "$STORE_URL" --events-url "ipc:
 ${API_WRAP:-} "$API_BIN" --bind 127.0.0.1 --port "$PORT" --store-url "$STORE_URL" \
   --embed-url "ipc://$TMP/embed.sock" --log-level "$LOG_LEVEL" 2>"$TMP/api.log" & PIDS+=($!)
 URL="http://127.0.0.1:$PORT"
+# up = the gateway answers AND has reached the store (it dials in the background)
+store_up() { curl -sf "$URL/health" 2>/dev/null | grep -q '"store":"ok"'; }
 for _ in $(seq 100); do
-  curl -sf "$URL/health" >/dev/null 2>&1 && break
+  store_up && break
   sleep 0.1
 done
-curl -sf "$URL/health" >/dev/null || { echo "bench-rest: gateway did not come up" >&2; cat "$TMP"/*.log >&2; exit 1; }
+store_up || { echo "bench-rest: gateway or store did not come up" >&2; cat "$TMP"/*.log >&2; exit 1; }
 
 put_coll() {
   curl -sf -X PUT "$URL/collections/$1" -H 'Content-Type: application/json' \
