@@ -88,7 +88,9 @@ int vx_cpu_qos_open(vx_cpu_qos **out, const char *device, int linger_ms)
     if (!q)
         goto fail;
     q->linger_ms = linger_ms;
-    q->fd = open(device, O_WRONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a misconfigured path naming a FIFO fails (ENXIO) instead
+     * of blocking start-up until something reads it. */
+    q->fd = open(device, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
     if (q->fd < 0) {
         rc = VX_ERR_IO;
         goto fail;

@@ -106,6 +106,12 @@ TEST(cpu_qos_errors)
     vx_cpu_qos *q = (vx_cpu_qos *)&q;
     ASSERT_EQ_INT(vx_cpu_qos_open(&q, "/nonexistent/cpu_dma_latency", 5), VX_ERR_IO);
     ASSERT(q == NULL);
+    /* a FIFO nobody reads: refused at once, never a hang */
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "/tmp/vx_cpu_qos_fifo.%d", (int)getpid());
+    ASSERT_EQ_INT(mkfifo(fifo, 0600), 0);
+    ASSERT_EQ_INT(vx_cpu_qos_open(&q, fifo, 5), VX_ERR_IO);
+    unlink(fifo);
     ASSERT_EQ_INT(vx_cpu_qos_open(&q, "/dev/null", 0), VX_ERR_INVALID);
     ASSERT_EQ_INT(vx_cpu_qos_open(&q, "/dev/null", VX_CPU_QOS_MAX_LINGER_MS + 1), VX_ERR_INVALID);
     ASSERT_EQ_INT(vx_cpu_qos_open(NULL, "/dev/null", 5), VX_ERR_INVALID);
