@@ -8,9 +8,7 @@
  * (including bad keys and a refused bind). Keys are never logged; the
  * start-up line says only whether auth is on.
  */
-#include <errno.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "api.h"
 #include "vx_err.h"
@@ -67,11 +65,7 @@ int main(int argc, char **argv)
     if (upstream_open(&srv.up, cfg.store_url, cfg.embed_url, (int)cfg.request_timeout_ms))
         goto out;
     upstream_configure(srv.up, (int)cfg.max_inflight, (int)cfg.queue_wait_ms, mx);
-    if (cfg.cpu_poll_ms > 0 &&
-        vx_cpu_qos_open(&srv.cpu_qos, cfg.cpu_poll_device, (int)cfg.cpu_poll_ms) != VX_OK)
-        VX_INFO("cpu poll: cannot open %s for writing (%s); idle CPUs sleep between hand-offs "
-                "(slower wake-ups, same results; --cpu-poll-ms 0 silences this)",
-                cfg.cpu_poll_device, strerror(errno));
+    srv.cpu_qos = vx_cpu_qos_start(cfg.cpu_poll_device, (int)cfg.cpu_poll_ms);
     web_options wo = {
         .bind = cfg.bind,
         .port = (int)cfg.port,

@@ -125,6 +125,16 @@ fail:
     return rc;
 }
 
+vx_cpu_qos *vx_cpu_qos_start(const char *device, int linger_ms)
+{
+    vx_cpu_qos *q = NULL;
+    if (linger_ms > 0 && vx_cpu_qos_open(&q, device, linger_ms) != VX_OK)
+        VX_INFO("cpu poll: cannot open %s for writing (%s); idle CPUs sleep between hand-offs "
+                "(slower wake-ups, same results; --cpu-poll-ms 0 silences this)",
+                device, strerror(errno));
+    return q;
+}
+
 void vx_cpu_qos_close(vx_cpu_qos *q)
 {
     if (!q)

@@ -52,6 +52,11 @@ typedef struct vx_cpu_qos vx_cpu_qos;
  * writing; errno says why), VX_ERR_NOMEM. */
 int vx_cpu_qos_open(vx_cpu_qos **out, const char *device, int linger_ms);
 
+/* What a service's main calls: the handle, or NULL when linger_ms is 0 (the
+ * feature is off) or the device cannot be opened — the latter logged at
+ * INFO with the reason, since the service then runs with slower wake-ups. */
+vx_cpu_qos *vx_cpu_qos_start(const char *device, int linger_ms);
+
 /* Drops the constraint if held, stops the thread, closes the device. NULL is
  * a no-op. */
 void vx_cpu_qos_close(vx_cpu_qos *q);

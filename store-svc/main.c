@@ -24,13 +24,11 @@
  *    final snapshot with --snapshot-on-exit), the WAL is synced and closed,
  *    then the store is freed. Exit 0.
  */
-#include <errno.h>
 #include <glob.h>
 #include <inttypes.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "events.h"
 #include "handlers.h"
@@ -138,11 +136,7 @@ int main(int argc, char **argv)
         goto out;
     }
     handlers_set_persistence(h, p, ev);
-    if (cfg.cpu_poll_ms > 0 &&
-        vx_cpu_qos_open(&cpu_qos, cfg.cpu_poll_device, (int)cfg.cpu_poll_ms) != VX_OK)
-        VX_INFO("cpu poll: cannot open %s for writing (%s); idle CPUs sleep between hand-offs "
-                "(slower wake-ups, same results; --cpu-poll-ms 0 silences this)",
-                cfg.cpu_poll_device, strerror(errno));
+    cpu_qos = vx_cpu_qos_start(cfg.cpu_poll_device, (int)cfg.cpu_poll_ms);
     handlers_set_cpu_qos(h, cpu_qos);
     rc = vx_rpc_server_open(&srv, cfg.listen, (int)cfg.workers, VX_MAX_MSG_BYTES, handlers_serve, h);
     if (rc) {
