@@ -122,6 +122,8 @@ void coll_index_destroy(coll_index *ix)
     pthread_rwlock_destroy(&ix->link_lock);
     free(ix->pending);
     free(ix->touched);
+    free(ix->backlog);
+    free(ix->linking);
     free(ix);
 }
 
@@ -288,10 +290,17 @@ static void link_slots(coll_index *ix, const collection *c, uint32_t *slots, uin
     }
 }
 
+void coll_index_link_slots(coll_index *ix, const collection *c, uint32_t *slots, uint32_t n)
+{
+    link_slots(ix, c, slots, n);
+}
+
 void coll_index_flush(coll_index *ix, const collection *c)
 {
     if (!ix)
         return;
+    if (ix->defer && coll_index_backlog_queue(ix))
+        return; /* replay: linked later (coll_index_backlog.c) */
     link_slots(ix, c, ix->pending, ix->n_pending);
     ix->n_pending = 0;
     maybe_rebuild(ix, c);
@@ -304,7 +313,7 @@ int coll_index_take_pending(coll_index *ix, const collection *c, uint32_t **slot
     if (!ix || !ix->n_pending)
         return VX_OK;
     uint32_t *copy = NULL;
-    if (!rebuild_now(ix))
+    if (!ix->defer && !rebuild_now(ix))
         copy = malloc((size_t)ix->n_pending * sizeof *copy);
     if (!copy) {
         coll_index_flush(ix, c); /* link now, under the caller's write lock */
@@ -346,7 +355,9 @@ int coll_index_restore(coll_index *ix, const collection *c, const void *data, si
     if (data && len && hnsw_load(&loaded, data, len, coll_n_slots(c)) == VX_OK) {
         /* Every live label of the saved graph must be a live slot. Live
          * slots it lacks (a batch snapshotted between its upsert and its
-         * link, see coll_index_take_pending) are linked now. */
+         * link, see coll_index_take_pending, or a replayed backlog not
+         * linked yet) are linked now, or queued as a replay's when there
+         * are many (coll_index_end_deferred_links takes them). */
         bool ok = hnsw_dim(loaded) == ix->dim;
         uint64_t present = 0;
         if (ok && (missing = malloc(((size_t)coll_n_slots(c) + 1) * sizeof *missing)) == NULL)
@@ -359,10 +370,16 @@ int coll_index_restore(coll_index *ix, const collection *c, const void *data, si
             else
                 missing[n_missing++] = s;
         }
+        bool queue = ok && n_missing >= COLL_INDEX_BACKLOG_SYNC && !ix->n_backlog;
         if (!ok || present != hnsw_count(loaded) ||
-            insert_parallel(loaded, c, missing, n_missing) != VX_OK) {
+            (!queue && insert_parallel(loaded, c, missing, n_missing) != VX_OK)) {
             hnsw_destroy(loaded);
             loaded = NULL;
+        } else if (queue) { /* sorted (ascending scan): the backlog as it is */
+            ix->backlog = missing;
+            ix->n_backlog = ix->cap_backlog = n_missing;
+            ix->defer = true;
+            missing = NULL;
         }
         free(missing);
     }
@@ -372,8 +389,9 @@ int coll_index_restore(coll_index *ix, const collection *c, const void *data, si
         ix->loaded = true;
         set_stale(ix, false);
         VX_INFO("collection '%s': HNSW graph loaded from the snapshot (%zu points, %zu nodes, "
-                "%u linked after loading) in %.2f s, no rebuild",
+                "%u %s after loading) in %.2f s, no rebuild",
                 ix->name, hnsw_count(loaded), hnsw_node_count(loaded), n_missing,
+                ix->defer ? "queued for linking" : "linked",
                 (double)(vx_now_us() - t0) * 1e-6);
         return VX_OK;
     }
@@ -395,7 +413,9 @@ int coll_index_save(const coll_index *ix, vx_buf *out)
 
 size_t coll_index_memory_bytes(const coll_index *ix)
 {
-    return ix ? sizeof *ix + (size_t)ix->cap_pending * sizeof(uint32_t) + hnsw_memory_bytes(ix->h)
+    return ix ? sizeof *ix +
+                    ((size_t)ix->cap_pending + ix->cap_backlog + ix->cap_linking) * sizeof(uint32_t) +
+                    hnsw_memory_bytes(ix->h)
               : 0;
 }
 
@@ -611,10 +631,14 @@ int coll_index_search(coll_index *ix, const collection *c, const vx_search_req *
         snprintf(err, err_len, "search: %s", vx_strerror(rc));
         return rc;
     }
-    for (uint32_t i = 0; i < n; i++) {
-        items[i].slot = labels[i];
-        items[i].score =
-            ix->metric == VX_METRIC_L2 ? sqrtf(dists[i] > 0 ? dists[i] : 0) : -dists[i];
+    if (ix->n_backlog || ix->n_linking) {
+        n = coll_index_backlog_merge(ix, c, q, f, req->k, labels, dists, n, items);
+    } else {
+        for (uint32_t i = 0; i < n; i++) {
+            items[i].slot = labels[i];
+            items[i].score =
+                ix->metric == VX_METRIC_L2 ? sqrtf(dists[i] > 0 ? dists[i] : 0) : -dists[i];
+        }
     }
     emit_hits(ix, c, req, a, out, items, n);
     out->used_index = true;

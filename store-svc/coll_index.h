@@ -66,6 +66,10 @@
 #define COLL_INDEX_BG_MIN 20000u
 /* Rows a background rebuild copies per read-lock hold. */
 #define COLL_INDEX_BG_CHUNK 4096u
+/* Replayed slots the rebuilder links per read-lock hold (~0.2 s of
+ * inserts), and the backlog size below which replay links at once. */
+#define COLL_INDEX_BACKLOG_CHUNK 1024u
+#define COLL_INDEX_BACKLOG_SYNC 2048u
 
 typedef struct coll_index coll_index;
 
@@ -106,6 +110,33 @@ void coll_index_remove(coll_index *ix, const collection *c, uint32_t slot);
 /* The search of collection.h's coll_search (the path chosen as above). */
 int coll_index_search(coll_index *ix, const collection *c, const vx_search_req *req, vx_arena *a,
                       vx_search_rep *out, char *err, size_t err_len);
+
+/* ---- links deferred by WAL replay (coll_index_backlog.c) ----
+ * Replaying a WAL tail used to link every upserted point into the graph as
+ * it went, at the ingest rate (a 100 000-point tail of a 1M graph: 16 s
+ * before the store answered). Now replay only queues the slots; at its end
+ * the store serves at once. Until the rebuilder has linked them (in chunks
+ * of COLL_INDEX_BACKLOG_CHUNK under a read lock, at its low priority), a
+ * graph search also scores the queued slots exactly and merges, so every
+ * replayed point can be found from the first search. Writes go on as usual
+ * meanwhile: an overwritten queued slot is linked by its upsert (and again,
+ * harmlessly, by the rebuilder: a re-insert replaces the node); a deleted
+ * one is skipped. */
+
+/* Replay applies records to this collection: queue links (write lock). */
+void coll_index_defer_links(coll_index *ix);
+/* Replay is over (write lock): slots the graph holds already (overwrites)
+ * and backlogs under COLL_INDEX_BACKLOG_SYNC are linked now, due rebuilds
+ * run; the rest waits for the rebuilder (woken). */
+void coll_index_end_deferred_links(coll_index *ix, const collection *c);
+/* Replayed slots not linked yet (backlog and the chunk being linked). */
+uint32_t coll_index_backlog_size(const coll_index *ix);
+/* Rebuilder, write lock: moves up to max queued slots into the linking
+ * chunk and returns a copy (*slots malloc'd, for coll_link); *n = 0 when
+ * nothing is queued. */
+int coll_index_backlog_take(coll_index *ix, uint32_t max, uint32_t **slots, uint32_t *n);
+/* Rebuilder, write lock, after coll_link of the taken chunk returned. */
+void coll_index_backlog_done(coll_index *ix);
 
 /* After a snapshot restore: adopts the saved graph (data/len from
  * coll_index_save) when it loads and matches the live slots, else rebuilds

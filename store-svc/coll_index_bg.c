@@ -69,6 +69,14 @@ void coll_index_set_rebuilder(void (*wake)(void *arg), void *arg)
     pthread_mutex_unlock(&g_wake_mu);
 }
 
+void coll_index_bg_wake(void)
+{
+    pthread_mutex_lock(&g_wake_mu);
+    if (g_wake)
+        g_wake(g_wake_arg);
+    pthread_mutex_unlock(&g_wake_mu);
+}
+
 bool coll_index_bg_request(coll_index *ix)
 {
     bool taken = false;

@@ -565,3 +565,141 @@ TEST(coll_index_restore_links_points_missing_from_the_graph)
     free(data);
     free(qs);
 }
+
+/* Searches with point i's own vector; true when p<i> comes back first. */
+static bool finds_itself(const collection *c, const float *v, const char *id, bool *graph)
+{
+    tu_reset();
+    vx_search_req req = {.vector = v, .dim = DIM, .k = K};
+    vx_search_rep rep;
+    char err[256];
+    if (coll_search(c, &req, &tu_arena, &rep, err, sizeof err) != VX_OK || rep.n_hits == 0)
+        return false;
+    *graph = rep.used_index;
+    return strcmp(rep.hits[0].id, id) == 0;
+}
+
+/* What WAL replay does (coll_index.h, "links deferred by WAL replay"):
+ * links are queued while records apply; at the end overwrites of graph
+ * nodes are linked at once and the rest waits. Meanwhile the graph path
+ * finds every queued point (exact scores merged in), never a deleted one,
+ * and keeps its recall; the rebuilder's take/link/done rounds then link
+ * everything. */
+TEST(coll_index_replayed_backlog_is_searchable_then_linked)
+{
+    const uint32_t base = 3000, tail = 3000;
+    float *data = gen(base + tail, 77), *qs = gen(NQ, 78);
+    collection *c = mk(VX_METRIC_L2, VX_INDEX_HNSW, 16, 100);
+    ASSERT(c != NULL);
+    coll_index *ix = coll_ann_mut(c);
+    load(c, data, 0, base);
+    coll_index_defer_links(ix);
+    load(c, data, base, base + tail);
+    delete_range(c, base, base + 50, 10); /* 5 queued points deleted */
+    float moved[DIM];                      /* p1 (a graph node) overwritten */
+    for (int d = 0; d < DIM; d++)
+        moved[d] = data[DIM + d] + 7.0f;
+    tu_reset();
+    vx_point p = {.id = "p1", .vector = moved, .dim = DIM};
+    char err[256];
+    ASSERT_EQ_INT(coll_upsert(c, &p, 1, err, sizeof err), VX_OK);
+    coll_index_end_deferred_links(ix, c);
+
+    uint32_t queued = coll_index_backlog_size(ix);
+    ASSERT_EQ_INT(queued, tail - 5);
+    coll_index_stats st;
+    coll_index_get_stats(ix, &st);
+    ASSERT_EQ_INT(st.live, base); /* only the overwrite was linked */
+    bool graph = false;
+    ASSERT(finds_itself(c, moved, "p1", &graph) && graph);
+    for (uint32_t i = base + 50; i < base + tail; i += 37) {
+        char id[16];
+        snprintf(id, sizeof id, "p%u", i);
+        ASSERT_MSG(finds_itself(c, data + (size_t)i * DIM, id, &graph), "queued %s not found", id);
+        ASSERT(graph); /* the graph path answered, with the queue merged in */
+    }
+    ASSERT(!finds_itself(c, data + (size_t)base * DIM, "p3000", &graph)); /* deleted */
+    rec r = measure(c, qs, 0, -1);
+    ASSERT_EQ_INT(r.graph, NQ);
+    ASSERT(r.recall >= 0.95);
+    rec rf = measure(c, qs, 0, 50); /* filtered: k results whenever k match */
+    ASSERT_EQ_INT(rf.short_k, 0);
+
+    /* the rebuilder's rounds */
+    uint32_t rounds = 0;
+    while (coll_index_backlog_size(ix)) {
+        uint32_t *slots = NULL, n = 0;
+        ASSERT_EQ_INT(coll_index_backlog_take(ix, COLL_INDEX_BACKLOG_CHUNK, &slots, &n), VX_OK);
+        ASSERT(n > 0 && n <= COLL_INDEX_BACKLOG_CHUNK);
+        coll_link(c, slots, n);
+        coll_index_backlog_done(ix);
+        rounds++;
+    }
+    ASSERT_EQ_INT(rounds, (queued + COLL_INDEX_BACKLOG_CHUNK - 1) / COLL_INDEX_BACKLOG_CHUNK);
+    coll_index_get_stats(ix, &st);
+    ASSERT_EQ_INT(st.live, base + tail - 5);
+    for (uint32_t i = base + 50; i < base + tail; i += 37) {
+        char id[16];
+        snprintf(id, sizeof id, "p%u", i);
+        ASSERT(finds_itself(c, data + (size_t)i * DIM, id, &graph) && graph);
+    }
+    r = measure(c, qs, 0, -1);
+    ASSERT(r.recall >= 0.95);
+    coll_destroy(c);
+    free(data);
+    free(qs);
+}
+
+/* A small replayed tail (under COLL_INDEX_BACKLOG_SYNC) is linked when the
+ * replay ends: nothing is left for the rebuilder. */
+TEST(coll_index_small_replayed_tail_links_at_once)
+{
+    float *data = gen(2600, 79);
+    collection *c = mk(VX_METRIC_COSINE, VX_INDEX_HNSW, 0, 0);
+    coll_index *ix = coll_ann_mut(c);
+    load(c, data, 0, 2500);
+    coll_index_defer_links(ix);
+    load(c, data, 2500, 2600);
+    coll_index_stats st;
+    coll_index_get_stats(ix, &st);
+    ASSERT_EQ_INT(st.live, 2500); /* queued, not linked */
+    coll_index_end_deferred_links(ix, c);
+    ASSERT_EQ_INT(coll_index_backlog_size(ix), 0);
+    coll_index_get_stats(ix, &st);
+    ASSERT_EQ_INT(st.live, 2600);
+    coll_destroy(c);
+    free(data);
+}
+
+/* A snapshot taken while many replayed points were still queued: its
+ * restore adopts the graph and queues the live slots it lacks (as a replay
+ * would) instead of linking them all before the store can answer. */
+TEST(coll_index_restore_queues_many_missing_points)
+{
+    uint32_t n = 3000, extra = 2500;
+    float *data = gen(n + extra, 93);
+    collection *c = mk(VX_METRIC_L2, VX_INDEX_HNSW, 0, 0);
+    ASSERT(c);
+    load(c, data, 0, n);
+    coll_index_defer_links(coll_ann_mut(c));
+    load(c, data, n, n + extra);
+    coll_index_end_deferred_links(coll_ann_mut(c), c);
+    ASSERT_EQ_INT(coll_index_backlog_size(coll_ann(c)), extra);
+    collection *r = restore_copy(c, true); /* the graph of n, the slots of n + extra */
+    ASSERT(r);
+    coll_index *ix = coll_ann_mut(r);
+    coll_index_stats st;
+    coll_index_get_stats(ix, &st);
+    ASSERT(st.loaded);
+    ASSERT_EQ_INT(st.rebuilds, 0);
+    ASSERT_EQ_INT(st.live, n);
+    ASSERT_EQ_INT(coll_index_backlog_size(ix), extra);
+    bool graph = false;
+    ASSERT(finds_itself(r, data + (size_t)(n + 7) * DIM, "p3007", &graph) && graph);
+    coll_index_end_deferred_links(ix, r); /* what the replay's end does */
+    ASSERT_EQ_INT(coll_index_backlog_size(ix), extra);
+    ASSERT(finds_itself(r, data + (size_t)(n + 7) * DIM, "p3007", &graph) && graph);
+    coll_destroy(r);
+    coll_destroy(c);
+    free(data);
+}

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "coll_index.h"
 #include "coll_snapshot.h"
 #include "collection.h"
 #include "fsutil.h"
@@ -121,6 +122,8 @@ int pers_apply(store *st, uint64_t lsn, const vx_request *rec, bool *applied, ch
         *applied = rc == VX_OK;
         return rc == VX_ERR_NOT_FOUND ? VX_OK : rc;
     }
+    /* graph links wait for the end of the replay (pers_end_deferred_links) */
+    coll_index_defer_links(coll_ann_mut(c));
     if (rec->type == VX_MSG_POINTS_UPSERT)
         rc = coll_upsert(c, rec->body.upsert.points, rec->body.upsert.n_points, err, err_len);
     else
@@ -134,6 +137,24 @@ int pers_apply(store *st, uint64_t lsn, const vx_request *rec, bool *applied, ch
 }
 
 /* ---- recovery ---- */
+
+/* After the replay: every collection links what it queued, or hands a large
+ * backlog to the rebuilder (coll_index.h, "links deferred by WAL replay"). */
+static void pers_end_deferred_links(store *st, vx_arena *a)
+{
+    vx_arena_reset(a);
+    vx_coll_info *infos;
+    uint32_t n;
+    store_list(st, a, &infos, &n);
+    for (uint32_t i = 0; i < n; i++) {
+        store_ref *r;
+        if (store_acquire(st, infos[i].config.name, true, &r) != VX_OK)
+            continue;
+        collection *c = store_ref_coll(r);
+        coll_index_end_deferred_links(coll_ann_mut(c), c);
+        store_release(r);
+    }
+}
 
 /* Starts reading the newest snapshot into the page cache at full disk
  * speed (the kernel's readahead on mmap page faults is much smaller), so
@@ -239,6 +260,7 @@ int pers_open(pers **out, store *st, const pers_opts *o, pers_summary *sum_out, 
             snprintf(err, err_len, "%s", res.error[0] ? res.error : vx_strerror(rc));
         goto fail;
     }
+    pers_end_deferred_links(st, &x.a);
     sum.replayed = x.replayed;
     sum.skipped = x.skipped;
     sum.torn_tail = res.torn_tail;

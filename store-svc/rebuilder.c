@@ -56,6 +56,44 @@ static collection *take(rebuilder *r, const char *name, bool write, store_ref **
     return store_acquire(r->st, name, write, ref) == VX_OK ? store_ref_coll(*ref) : NULL;
 }
 
+/* One collection: links what WAL replay left queued (coll_index.h, "links
+ * deferred by WAL replay"), a chunk per read-lock hold, so searches and
+ * writes go on in between. */
+static void catch_up_one(rebuilder *r, const char *name)
+{
+    store_ref *ref;
+    collection *c = take(r, name, false, &ref);
+    uint32_t queued = c ? coll_index_backlog_size(coll_ann_mut(c)) : 0;
+    if (c)
+        store_release(ref);
+    if (!queued)
+        return; /* the common case: no write lock taken */
+    while (!stopping(r)) {
+        c = take(r, name, true, &ref);
+        if (!c)
+            return;
+        uint32_t *slots = NULL, n = 0;
+        int rc = coll_index_backlog_take(coll_ann_mut(c), COLL_INDEX_BACKLOG_CHUNK, &slots, &n);
+        if (rc || !n) {
+            store_release(ref);
+            if (rc)
+                VX_ERROR("collection '%s': cannot link replayed points now (%s); searches keep "
+                         "scoring them exactly", name, vx_strerror(rc));
+            return;
+        }
+        if (store_ref_downgrade(ref) != VX_OK) {
+            free(slots); /* dropped meanwhile */
+            return;
+        }
+        coll_link(c, slots, n); /* frees slots */
+        store_release(ref);
+        if (!take(r, name, true, &ref))
+            return;
+        coll_index_backlog_done(coll_ann_mut(store_ref_coll(ref)));
+        store_release(ref);
+    }
+}
+
 /* One collection: rebuilds its graph when due. */
 static void rebuild_one(rebuilder *r, const char *name)
 {
@@ -121,8 +159,10 @@ static void *rebuilder_main(void *p)
         uint32_t n;
         store_list(r->st, &a, &infos, &n);
         for (uint32_t i = 0; i < n && !stopping(r); i++)
-            if (infos[i].config.index.type == VX_INDEX_HNSW)
+            if (infos[i].config.index.type == VX_INDEX_HNSW) {
+                catch_up_one(r, infos[i].config.name);
                 rebuild_one(r, infos[i].config.name);
+            }
     }
     vx_arena_fini(&a);
     return NULL;
@@ -135,6 +175,7 @@ int rebuilder_start(rebuilder **out, store *st)
     if (!r)
         return VX_ERR_NOMEM;
     r->st = st;
+    r->woken = true; /* a first pass: the replay may have left links queued */
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     if (pthread_create(&r->thread, NULL, rebuilder_main, r) != 0) {

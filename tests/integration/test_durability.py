@@ -9,6 +9,7 @@ logged; a second store on the same data dir is refused. Damaged
 directories and vectron-check: test_check.py; random kills under load:
 test_crash_short.py."""
 
+import math
 import os
 import signal
 import struct
@@ -266,6 +267,48 @@ def test_second_store_on_same_dir_refused(s):
     # p0..p9, minus p3, p4, p5 (p6 is an update): the running store is unharmed.
     assert expect(s.http.get("/collections/d_a"), 200)["count"] == 7
     expect(s.http.post("/collections/d_a/points", {"points": [{"id": "still", "vector": [1, 2, 3, 4]}]}), 200)
+
+
+def _vec(i, dim=16):
+    # distinct, deterministic, well spread
+    return [math.sin(i * 0.37 + d * 1.3) * (1 + (i * 7 + d) % 5) for d in range(dim)]
+
+
+@vx.fresh
+def test_hnsw_wal_tail_served_before_it_is_linked(s):
+    """kill -9 with a large HNSW tail in the WAL: the restarted store answers
+    at once and finds every replayed point by its own vector (graph search
+    merged with exact scores of the points not linked yet), then links them
+    in the background."""
+    expect(s.http.put("/collections/tail", {"dimension": 16, "metric": "l2",
+                                            "index": {"type": "hnsw", "m": 12, "ef_construction": 64}}), 201)
+    def put(lo, hi):
+        for b in range(lo, hi, 500):
+            pts = [{"id": "t%d" % i, "vector": _vec(i)} for i in range(b, min(hi, b + 500))]
+            expect(s.http.post("/collections/tail/points", {"points": pts}), 200)
+    put(0, 3000)
+    s.restart_store(signal.SIGTERM)  # snapshot on exit: the graph of 3000 is saved
+    wait_ready(s)
+    put(3000, 6500)  # the tail: only in the WAL
+    s.restart_store(signal.SIGKILL)
+    wait_ready(s)
+    for i in list(range(3000, 6500, 97)) + [0, 1500]:
+        res = expect(s.http.post("/collections/tail/search", {"vector": _vec(i), "k": 5}), 200)
+        assert res["results"] and res["results"][0]["id"] == "t%d" % i, \
+            "t%d not found first right after the restart: %r" % (i, res["results"][:3])
+        assert res["used_index"] is True, res
+    log = open(s.log_path("store"), "rb").read().decode("utf-8", "replace")
+    assert "replayed points wait to be linked" in log, "the tail was linked during the replay:\n" + log[-2000:]
+    deadline = time.time() + 60
+    while "every replayed point is linked" not in log and time.time() < deadline:
+        time.sleep(0.2)
+        log = open(s.log_path("store"), "rb").read().decode("utf-8", "replace")
+    assert "every replayed point is linked" in log, "background linking did not finish:\n" + log[-2000:]
+    for i in range(3001, 6500, 131):
+        res = expect(s.http.post("/collections/tail/search", {"vector": _vec(i), "k": 5}), 200)
+        assert res["results"][0]["id"] == "t%d" % i, "t%d lost after linking: %r" % (i, res["results"][:3])
+    info = expect(s.http.get("/collections/tail"), 200)
+    assert info["count"] == 6500, info
 
 
 if __name__ == "__main__":
