@@ -4,7 +4,7 @@
 # each fsync policy. Both drive the real binaries (tests/crash/bench_durability.py).
 #
 #   scripts/bench-restart.sh                 everything (~10 min, ~10 GB of temp files)
-#   scripts/bench-restart.sh restart [--n 1000000 --tail 100000 --repeat 3 --data FILE --tmp DIR --index flat|hnsw]
+#   scripts/bench-restart.sh restart [--n 1000000 --tail 100000 --repeat 3 --data FILE --tmp DIR --index flat|hnsw --catch-up]
 #   scripts/bench-restart.sh ingest  [--transport rest|bus --workers N --configs 100x1,1x16 --seconds 5]
 #
 # Data for the restart benchmark: /tmp/bench/data/g384_1m/base.f32 when it
