@@ -227,7 +227,7 @@ int coll_index_insert_rows(hnsw_index *h, const uint32_t *slots, const float *ro
     return run_insert_job(&j);
 }
 
-static int cmp_u32(const void *a, const void *b)
+int coll_index_cmp_slots(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return x < y ? -1 : x > y;
@@ -277,7 +277,7 @@ static void link_slots(coll_index *ix, const collection *c, uint32_t *slots, uin
 {
     if (!n || is_stale(ix))
         return;
-    qsort(slots, n, sizeof *slots, cmp_u32);
+    qsort(slots, n, sizeof *slots, coll_index_cmp_slots);
     uint32_t u = 0;
     for (uint32_t i = 0; i < n; i++)
         if (!u || slots[u - 1] != slots[i])

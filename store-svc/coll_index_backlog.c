@@ -24,12 +24,6 @@
 #include "vx_err.h"
 #include "vx_log.h"
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static bool sorted_has(const uint32_t *v, uint32_t n, uint32_t slot)
 {
     uint32_t lo = 0, hi = n;
@@ -79,7 +73,7 @@ void coll_index_end_deferred_links(coll_index *ix, const collection *c)
     ix->defer = false;
     /* sorted, unique, live; overwrites of nodes the graph has are linked
      * now (the graph must not keep their old codes), the rest may wait */
-    qsort(ix->backlog, ix->n_backlog, sizeof *ix->backlog, cmp_u32);
+    qsort(ix->backlog, ix->n_backlog, sizeof *ix->backlog, coll_index_cmp_slots);
     uint32_t keep = 0, now = 0;
     for (uint32_t i = 0; i < ix->n_backlog; i++) {
         uint32_t s = ix->backlog[i];

@@ -288,17 +288,31 @@ static void *bg_searcher(void *p)
     return NULL;
 }
 
-TEST(bg_rebuild_beside_searches_and_writes)
+/* A store holding the empty collection "mix" (the one bg_searcher reads). */
+static store *open_mix_store(void)
 {
-    coll_index_set_bg_min(1000);
-    bg_ctx x = {0};
-    ASSERT_EQ_INT(store_open(&x.st), VX_OK);
+    store *st = NULL;
+    if (store_open(&st) != VX_OK)
+        return NULL;
     vx_arena a;
     vx_arena_init(&a, 4096);
     vx_coll_info info;
     char err[256];
     vx_coll_config cfg = cfg_of("mix");
-    ASSERT_EQ_INT(store_create(x.st, &cfg, &a, &info, err, sizeof err), VX_OK);
+    int rc = store_create(st, &cfg, &a, &info, err, sizeof err);
+    vx_arena_fini(&a);
+    if (rc != VX_OK) {
+        store_close(st);
+        return NULL;
+    }
+    return st;
+}
+
+TEST(bg_rebuild_beside_searches_and_writes)
+{
+    coll_index_set_bg_min(1000);
+    bg_ctx x = {0};
+    ASSERT((x.st = open_mix_store()) != NULL);
     store_ref *r;
     ASSERT_EQ_INT(store_acquire(x.st, "mix", true, &r), VX_OK);
     ASSERT_EQ_INT(put(store_ref_coll(r), 0, 8000, 0), VX_OK);
@@ -341,7 +355,6 @@ TEST(bg_rebuild_beside_searches_and_writes)
     store_release(r);
     coll_index_set_bg_min(COLL_INDEX_BG_MIN);
     store_close(x.st);
-    vx_arena_fini(&a);
 }
 
 /* What a restart after kill -9 leaves (coll_index.h, "links deferred by WAL
@@ -352,13 +365,7 @@ TEST(bg_rebuild_beside_searches_and_writes)
 TEST(bg_rebuilder_links_a_replayed_tail_beside_searches_and_writes)
 {
     bg_ctx x = {0};
-    ASSERT_EQ_INT(store_open(&x.st), VX_OK);
-    vx_arena a;
-    vx_arena_init(&a, 4096);
-    vx_coll_info info;
-    char err[256];
-    vx_coll_config cfg = cfg_of("mix");
-    ASSERT_EQ_INT(store_create(x.st, &cfg, &a, &info, err, sizeof err), VX_OK);
+    ASSERT((x.st = open_mix_store()) != NULL);
     store_ref *r;
     ASSERT_EQ_INT(store_acquire(x.st, "mix", true, &r), VX_OK);
     collection *c = store_ref_coll(r);
@@ -411,5 +418,4 @@ TEST(bg_rebuilder_links_a_replayed_tail_beside_searches_and_writes)
     }
     store_release(r);
     store_close(x.st);
-    vx_arena_fini(&a);
 }

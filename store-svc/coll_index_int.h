@@ -60,6 +60,8 @@ int coll_index_insert_rows(hnsw_index *h, const uint32_t *slots, const float *ro
 void coll_index_touch(coll_index *ix, uint32_t slot);
 /* True when a background rebuilder takes over a due rebuild (write lock). */
 bool coll_index_bg_request(coll_index *ix);
+/* qsort comparator of uint32_t slots, ascending. */
+int coll_index_cmp_slots(const void *a, const void *b);
 /* Wakes the registered rebuilder, if any. */
 void coll_index_bg_wake(void);
 /* Links slots[0..n) into the graph now (sorted and de-duplicated in place);
