@@ -273,7 +273,7 @@ static void maybe_rebuild(coll_index *ix, const collection *c)
 
 /* Links slots[0..n) (sorted and de-duplicated in place: a duplicate id
  * inside a batch notes its slot twice). A failure marks the index stale. */
-static void link_slots(coll_index *ix, const collection *c, uint32_t *slots, uint32_t n)
+void coll_index_link_slots(coll_index *ix, const collection *c, uint32_t *slots, uint32_t n)
 {
     if (!n || is_stale(ix))
         return;
@@ -290,18 +290,13 @@ static void link_slots(coll_index *ix, const collection *c, uint32_t *slots, uin
     }
 }
 
-void coll_index_link_slots(coll_index *ix, const collection *c, uint32_t *slots, uint32_t n)
-{
-    link_slots(ix, c, slots, n);
-}
-
 void coll_index_flush(coll_index *ix, const collection *c)
 {
     if (!ix)
         return;
     if (ix->defer && coll_index_backlog_queue(ix))
         return; /* replay: linked later (coll_index_backlog.c) */
-    link_slots(ix, c, ix->pending, ix->n_pending);
+    coll_index_link_slots(ix, c, ix->pending, ix->n_pending);
     ix->n_pending = 0;
     maybe_rebuild(ix, c);
 }
@@ -331,7 +326,7 @@ void coll_index_link(coll_index *ix, const collection *c, uint32_t *slots, uint3
     if (!ix || !n)
         return;
     pthread_rwlock_rdlock(&ix->link_lock);
-    link_slots(ix, c, slots, n);
+    coll_index_link_slots(ix, c, slots, n);
     pthread_rwlock_unlock(&ix->link_lock);
 }
 
