@@ -125,9 +125,12 @@ FUZZ_DIR     := build-fuzz
 FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/fuzz/fuzz_,$(FUZZ_NAMES))
 ifeq ($(BUILD),$(FUZZ_DIR))
-$(FUZZ_DIR)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(DEPLIBS_store-svc)
+# Targets reach the gateway's request parsing and the store's handlers, so
+# they link both services' libraries (a static archive adds only what is used).
+FUZZ_LIBS    := $(LIB_api-gateway) $(LIB_store-svc) $(LIB_proto) $(LIB_common)
+$(FUZZ_DIR)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Istore-svc $(CFLAGS) -fsanitize=fuzzer $< $(DEPLIBS_store-svc) -o $@ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Istore-svc -Iapi-gateway $(CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIBS) -o $@ $(LDFLAGS) $(LDLIBS)
 endif
 fuzz-build:
 	@$(MAKE) --no-print-directory -j$(JOBS) CC=clang BUILD=$(FUZZ_DIR) \

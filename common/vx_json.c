@@ -376,6 +376,8 @@ static int key_cmp(const void *x, const void *y)
 static int check_duplicates(jparse *j, size_t base, const char *obj_start)
 {
     size_t n = j->n - base;
+    if (n < 2)
+        return VX_OK; /* (and j->stk may still be NULL: no pointer arithmetic on it) */
     const vx_member *m = j->stk + base;
     const vx_member *dup = NULL;
     if (n <= 16) {

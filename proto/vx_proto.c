@@ -458,7 +458,8 @@ static int check_reply_body(chk *c, const vx_reply *m)
 int vxp_check_reply(const vx_reply *m, char *err, size_t err_len)
 {
     chk cc = {err, err_len}, *c = &cc;
-    if (!vx_msg_name((int)m->type))
+    /* type 0: the error reply to a request whose type could not be read */
+    if (!vx_msg_name((int)m->type) && !(m->type == 0 && m->status < 0))
         FAIL(c, VX_ERR_INVALID, "type: unknown message type %d", (int)m->type);
     if (m->status > 0)
         FAIL(c, VX_ERR_INVALID, "status: %d is not VX_OK or a negative error code",

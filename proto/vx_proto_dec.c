@@ -332,9 +332,11 @@ static int dec_request_body(dec *d, obj *b, vx_request *m)
 }
 
 /* Reads the envelope: [version, type, request_id, x, body]; sets *type as
- * soon as it is known. x is deadline_ms (request) or status (reply). */
-static int dec_envelope(dec *d, obj *root, vx_msg_type *type, uint32_t *version,
-                        uint64_t *request_id, obj **x, obj **body)
+ * soon as it is known. x is deadline_ms (request) or status (reply).
+ * type_zero_ok: type 0 is accepted (a reply to a request whose type could
+ * not be read, §3; the caller checks that it is an error reply). */
+static int dec_envelope(dec *d, obj *root, bool type_zero_ok, vx_msg_type *type,
+                        uint32_t *version, uint64_t *request_id, obj **x, obj **body)
 {
     uint64_t v;
     if (vx_mp_kind_of(root) != VX_MP_ARRAY || vx_mp_array_len(root) != 5)
@@ -347,7 +349,7 @@ static int dec_envelope(dec *d, obj *root, vx_msg_type *type, uint32_t *version,
     *version = (uint32_t)v;
     if (!vx_mp_get_u64(vx_mp_array_at(root, 1), &v))
         FAIL(d, VX_ERR_PROTO, "type: expected uint");
-    if (v > 0xffff || !vx_msg_name((int)v))
+    if (v > 0xffff || (!vx_msg_name((int)v) && !(v == 0 && type_zero_ok)))
         FAIL(d, VX_ERR_PROTO, "type: unknown message type %llu", (unsigned long long)v);
     *type = (vx_msg_type)v;
     if (!vx_mp_get_u64(vx_mp_array_at(root, 2), request_id))
@@ -361,7 +363,7 @@ static int decode_request(dec *d, obj *root, vx_request *m)
 {
     obj *x, *body;
     uint64_t v;
-    TRY(dec_envelope(d, root, &m->type, &m->version, &m->request_id, &x, &body));
+    TRY(dec_envelope(d, root, false, &m->type, &m->version, &m->request_id, &x, &body));
     if (!vx_mp_get_u64(x, &v) || v > UINT32_MAX)
         FAIL(d, VX_ERR_PROTO, "deadline_ms: expected uint32");
     m->deadline_ms = (uint32_t)v;
@@ -552,9 +554,11 @@ static int decode_reply(dec *d, obj *root, vx_reply *m)
 {
     obj *x, *body;
     int64_t status;
-    TRY(dec_envelope(d, root, &m->type, &m->version, &m->request_id, &x, &body));
+    TRY(dec_envelope(d, root, true, &m->type, &m->version, &m->request_id, &x, &body));
     if (!vx_mp_get_i64(x, &status) || status > 0 || status < INT32_MIN)
         FAIL(d, VX_ERR_PROTO, "status: expected 0 or a negative int32");
+    if (m->type == 0 && status == VX_OK)
+        FAIL(d, VX_ERR_PROTO, "type: 0 is only valid on an error reply");
     m->status = (int32_t)status;
     if (m->status != VX_OK) {
         const char *msg;

@@ -237,6 +237,41 @@ TEST(error_reply)
     vx_arena_fini(&a);
 }
 
+/* PROTOCOL.md §3: a request whose type cannot be read is answered with type
+ * 0. A client must be able to read that error; a success with type 0 is
+ * still malformed. (Found by fuzz_store_handle: an empty message.) */
+TEST(error_reply_to_an_unreadable_request_has_type_0)
+{
+    vx_arena a;
+    vx_arena_init(&a, 4096);
+    vx_buf b = VX_BUF_INIT;
+    char err[256];
+    vx_reply d;
+    vx_proto_encode_error(0, 0, VX_ERR_PROTO, "envelope: expected an array of 5 elements", &b);
+    ASSERT_EQ_INT(vx_proto_decode_reply(b.data, b.len, &a, &d, err, sizeof err), VX_OK);
+    ASSERT_EQ_INT(d.type, 0);
+    ASSERT_EQ_INT(d.status, VX_ERR_PROTO);
+    ASSERT_STR_EQ(d.err_message, "envelope: expected an array of 5 elements");
+    vx_buf c = VX_BUF_INIT;
+    ASSERT_EQ_INT(vx_proto_encode_reply(&d, &c), VX_OK);
+    ASSERT(c.len == b.len && memcmp(c.data, b.data, b.len) == 0);
+    vx_reply ok = {.version = 1, .type = 0, .request_id = 3, .status = VX_OK};
+    ASSERT_EQ_INT(vx_proto_encode_reply(&ok, &c), VX_ERR_INVALID);
+    /* the same bytes with status 0 are refused by the decoder */
+    vx_buf_reset(&b);
+    vx_mp_array(&b, 5);
+    vx_mp_uint(&b, 1);
+    vx_mp_uint(&b, 0);
+    vx_mp_uint(&b, 3);
+    vx_mp_int(&b, 0);
+    vx_mp_map(&b, 0);
+    ASSERT_EQ_INT(vx_proto_decode_reply(b.data, b.len, &a, &d, err, sizeof err), VX_ERR_PROTO);
+    ASSERT(strstr(err, "type"));
+    vx_buf_free(&b);
+    vx_buf_free(&c);
+    vx_arena_fini(&a);
+}
+
 /* decode defaults when optional keys are absent */
 TEST(defaults)
 {
