@@ -108,6 +108,14 @@ struct vx_rpc_server {
  * worker that is between its handler and nng_ctx_send made nng 1.5.2 panic
  * (use of a freed ctx), so close stops the workers first, then the socket. */
 #define VX_RPC_STOP_POLL_MS 200
+/* A reply send only queues the message on the peer's pipe; one that has not
+ * completed after this long (a peer that stopped reading, a pipe torn down
+ * under it) is dropped, so it cannot hold a worker forever: the client has
+ * timed out long before. */
+#define VX_RPC_SEND_TIMEOUT_MS 60000
+/* close waits this long for a worker to finish its request, then cancels its
+ * pending send (a once-seen shutdown hang: a worker stuck in nng_ctx_send). */
+#define VX_RPC_CLOSE_GRACE_MS 2000
 
 static void *vx_rpc_worker_main(void *p)
 {
@@ -137,14 +145,14 @@ static void *vx_rpc_worker_main(void *p)
             continue; /* the client times out; the ctx stays usable */
         }
         nng_aio_set_msg(w->aio, msg);
-        nng_aio_set_timeout(w->aio, NNG_DURATION_INFINITE);
+        nng_aio_set_timeout(w->aio, VX_RPC_SEND_TIMEOUT_MS);
         nng_ctx_send(w->ctx, w->aio);
         nng_aio_wait(w->aio);
         rv = nng_aio_result(w->aio);
         if (rv != 0) {
             nng_msg_free(nng_aio_get_msg(w->aio));
             nng_aio_set_msg(w->aio, NULL);
-            if (rv == NNG_ECLOSED)
+            if (rv == NNG_ECLOSED || atomic_load(&w->srv->stopping))
                 break;
             VX_WARN("rpc server: send failed: %s", nng_strerror(rv));
         }
@@ -254,17 +262,46 @@ fail:
 
 int vx_rpc_server_port(const vx_rpc_server *s) { return s ? s->port : -1; }
 
+/* Joins a worker that was told to stop, waiting until grace_until (one
+ * deadline for all workers, CLOCK_REALTIME). After it, it cancels the
+ * worker's aio every poll period: a pending send then fails and the worker
+ * exits (a cancel while the handler runs does nothing, so a long request
+ * still finishes). */
+static void vx_rpc_worker_join(vx_rpc_worker *w, const struct timespec *grace_until)
+{
+    if (pthread_timedjoin_np(w->thread, NULL, grace_until) == 0)
+        return;
+    VX_WARN("rpc server: a worker is still busy %d ms after close; cancelling its pending send",
+            VX_RPC_CLOSE_GRACE_MS);
+    for (;;) {
+        nng_aio_cancel(w->aio);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += VX_RPC_STOP_POLL_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        if (pthread_timedjoin_np(w->thread, NULL, &until) == 0)
+            return;
+    }
+}
+
 void vx_rpc_server_close(vx_rpc_server *s)
 {
     if (!s)
         return;
-    /* Workers finish the request they are serving (its reply is sent),
-     * notice the flag within VX_RPC_STOP_POLL_MS and exit; only then is the
-     * socket (and every ctx with it) closed. */
+    /* Workers finish the request they are serving (its reply is sent, or
+     * after VX_RPC_CLOSE_GRACE_MS its pending send is cancelled), notice the
+     * flag within VX_RPC_STOP_POLL_MS and exit; only then is the socket (and
+     * every ctx with it) closed. */
     atomic_store(&s->stopping, true);
+    struct timespec grace_until;
+    clock_gettime(CLOCK_REALTIME, &grace_until);
+    grace_until.tv_sec += VX_RPC_CLOSE_GRACE_MS / 1000;
     for (int i = 0; i < s->n_workers; i++)
         if (s->workers[i].started)
-            pthread_join(s->workers[i].thread, NULL);
+            vx_rpc_worker_join(&s->workers[i], &grace_until);
     nng_close(s->sock);
     for (int i = 0; i < s->n_workers; i++)
         nng_aio_free(s->workers[i].aio);

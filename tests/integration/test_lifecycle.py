@@ -6,6 +6,7 @@ a gateway restart). Data surviving a restart is test_durability.py's job."""
 import os
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -209,6 +210,36 @@ def test_store_serves_a_list_of_listen_urls(_):
         problems = s.stop(quiet=True)
         s.cleanup()
     assert not problems, problems
+
+
+@vx.fresh
+def test_store_stops_while_a_client_does_not_read(s):
+    """A program speaking nng that sends requests with large replies and never
+    reads them must not keep the store from stopping: its replies wait for a
+    pipe that makes no progress (a once-seen hang in shutdown). The store
+    exits within its close grace period plus a poll."""
+    dim = 4096
+    expect(s.http.put("/collections/unread", {"dimension": dim, "metric": "dot"}), 201)
+    vec = [((d * 5) % 11) / 4.0 for d in range(dim)]
+    for b in range(5):
+        pts = [{"id": "u%d" % (b * 200 + i), "vector": vec} for i in range(200)]
+        expect(s.http.post("/collections/unread/points", {"points": pts}), 200)
+    c = vxwire.ReqClient(s.store_url)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    try:
+        body = {"collection": "unread", "vector": struct.pack("<%df" % dim, *vec), "k": 1000,
+                "with_vector": True}
+        for _ in range(4):  # ~16 MB each; the client reads none of them
+            c.send_raw(vxwire.pack([1, 30, 5, 0, body]))
+        time.sleep(1.0)
+        t0 = time.time()
+        problem = s.store.stop(signal.SIGTERM, timeout=15)
+        took = time.time() - t0
+        s.store = None
+    finally:
+        c.close()
+    assert problem is None, problem
+    assert took < 10, "the store took %.1f s to stop" % took
 
 
 def _poll_values(path):
