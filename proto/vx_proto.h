@@ -33,6 +33,10 @@
 
 /* ---- Limits (checked by the decoder, and by the gateway at the boundary) ---- */
 #define VX_MAX_DIM 4096             /* vector dimension */
+/* Euclidean norm of any vector (stored or query): with both below 1e18, every
+ * dot product (≤ 1e36) and squared l2 distance (≤ 4e36) stays finite in
+ * float32 (max ~3.4e38), so no score can overflow to infinity. */
+#define VX_MAX_VECTOR_NORM 1e18
 #define VX_MAX_K 1000               /* search k / top_k */
 #define VX_MAX_BATCH 1000           /* points per upsert, ids per delete */
 #define VX_MAX_ID_LEN 256           /* point id, bytes of UTF-8 */
@@ -43,7 +47,11 @@
 #define VX_MAX_METADATA_BYTES 65536 /* one point's metadata, packed */
 #define VX_MAX_LIST_LIMIT 1000      /* points per listing page */
 #define VX_DEFAULT_LIST_LIMIT 100
-#define VX_MAX_MSG_BYTES (64u << 20) /* one bus message */
+#define VX_MAX_MSG_BYTES (64u << 20) /* one bus message, as the receiving socket counts it */
+/* An encoded message must leave room for the transport's own header inside
+ * VX_MAX_MSG_BYTES (nng's REQ/REP request id and hop ids): a sender checks
+ * against this, since nng drops the connection on an oversized message. */
+#define VX_MAX_MSG_PAYLOAD (VX_MAX_MSG_BYTES - 4096u)
 #define VX_MAX_CURSOR_LEN 512
 #define VX_MAX_BENCH_REPEATS 20     /* MODELS_BENCH runs per model */
 #define VX_DEFAULT_BENCH_REPEATS 3

@@ -219,6 +219,9 @@ static int check_vector(const collection *c, const float *v, uint32_t dim, const
     }
     if (c->cfg.metric == VX_METRIC_COSINE && !(ss > 0))
         return fail(err, err_len, VX_ERR_INVALID, "%s: vector has zero norm", what);
+    if (ss > VX_MAX_VECTOR_NORM * VX_MAX_VECTOR_NORM) /* scores would overflow float32 */
+        return fail(err, err_len, VX_ERR_INVALID, "%s: norm %.3g exceeds the limit %g", what,
+                    sqrt(ss), VX_MAX_VECTOR_NORM);
     return VX_OK;
 }
 

@@ -120,6 +120,8 @@ TEST(coll_upsert_all_or_nothing)
     expect_upsert_error(c, p, 5, "points[4].vector[2]: not a finite number");
     memset(bad, 0, 4 * sizeof *bad);
     expect_upsert_error(c, p, 5, "points[4].vector: vector has zero norm");
+    bad[1] = 3e19f; /* finite, but a dot product or l2 distance with it overflows */
+    expect_upsert_error(c, p, 5, "points[4].vector: norm 3e+19 exceeds the limit 1e+18");
     p[4].vector = keep;
     p[2].metadata = tv_int(3);
     expect_upsert_error(c, p, 5, "points[2].metadata: expected an object");

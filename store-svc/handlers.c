@@ -488,12 +488,24 @@ void handlers_handle(store_handlers *h, const unsigned char *bytes, size_t len, 
         rep->request_id = req->request_id;
         rep->status = VX_OK;
         rc = vx_proto_encode_reply(rep, reply);
-        if (rc == VX_OK)
+        if (rc == VX_OK && reply->len <= VX_MAX_MSG_PAYLOAD)
             return;
+        /* Never send what the peer would drop: nng closes the connection on a
+         * message above its receive limit, failing every call in flight on it. */
+        if (rc == VX_OK) {
+            VX_WARN("reply to %s (request %llu) is %zu bytes, above the bus limit of %u",
+                    vx_msg_name(req->type), (unsigned long long)req->request_id, reply->len,
+                    VX_MAX_MSG_PAYLOAD);
+            snprintf(c.err, sizeof c.err,
+                     "reply of %zu bytes exceeds the bus message limit of %u bytes (ask for "
+                     "fewer results, or without vectors or metadata)",
+                     reply->len, VX_MAX_MSG_PAYLOAD);
+        } else {
+            VX_ERROR("cannot encode reply to %s (request %llu): %s", vx_msg_name(req->type),
+                     (unsigned long long)req->request_id, vx_strerror(rc));
+            snprintf(c.err, sizeof c.err, "reply exceeds a protocol limit (ask for fewer results)");
+        }
         vx_buf_reset(reply);
-        VX_ERROR("cannot encode reply to %s (request %llu): %s", vx_msg_name(req->type),
-                 (unsigned long long)req->request_id, vx_strerror(rc));
-        snprintf(c.err, sizeof c.err, "reply exceeds a protocol limit (ask for fewer results)");
         rc = VX_ERR_LIMIT;
     }
     vx_proto_encode_error(req->type, req->request_id, rc, c.err, reply);

@@ -336,6 +336,44 @@ TEST(handlers_deadline_passed_while_waiting)
     ASSERT_EQ_INT(call(&s, &rp), VX_OK);
 }
 
+/* A reply the bus would drop (nng closes the connection on a message above
+ * its receive limit, failing every other call on it) is answered with a
+ * limit error instead. Within every per-request limit: 1000 points of 4096
+ * dimensions with 60 kB of metadata each, k = 1000 with vectors = ~76 MB. */
+TEST(handlers_reply_above_the_bus_limit_is_a_limit_error)
+{
+    setup();
+    vx_reply rp;
+    vx_request cr = req_of(VX_MSG_COLL_CREATE);
+    cr.body.coll_create = (vx_coll_config){"wide", VX_MAX_DIM, VX_METRIC_DOT, {VX_INDEX_FLAT, 16, 200}, NULL};
+    ASSERT_EQ_INT(call(&cr, &rp), VX_OK);
+    float *v = vx_arena_alloc(&tu_arena, VX_MAX_DIM * sizeof(float));
+    for (int d = 0; d < VX_MAX_DIM; d++)
+        v[d] = (float)(d % 7) * 0.25f;
+    char *pad = vx_arena_alloc(&tu_arena, 60001);
+    memset(pad, 'x', 60000);
+    pad[60000] = '\0';
+    const vx_value *meta = tv_obj(1, "pad", tv_str(pad));
+    vx_point *pts = vx_arena_alloc(&tu_arena, VX_MAX_BATCH * sizeof *pts);
+    for (int i = 0; i < VX_MAX_BATCH; i++)
+        pts[i] = (vx_point){vx_arena_sprintf(&tu_arena, "w%d", i), v, VX_MAX_DIM, meta};
+    vx_request up = req_of(VX_MSG_POINTS_UPSERT);
+    up.body.upsert = (vx_upsert_req){"wide", pts, VX_MAX_BATCH, false};
+    ASSERT_EQ_INT(call(&up, &rp), VX_OK);
+
+    vx_request s = req_of(VX_MSG_SEARCH);
+    s.body.search = (vx_search_req){"wide", v, VX_MAX_DIM, VX_MAX_K, NULL, 0, false, true, true};
+    ASSERT_EQ_INT(call(&s, &rp), VX_ERR_LIMIT);
+    ASSERT(strstr(rp.err_message, "exceeds the bus message limit"));
+    s.body.search.k = 100; /* a smaller reply of the same kind goes through */
+    ASSERT_EQ_INT(call(&s, &rp), VX_OK);
+    ASSERT_EQ_INT(rp.body.search.n_hits, 100);
+
+    vx_request drop = req_of(VX_MSG_COLL_DELETE);
+    drop.body.coll_name.name = "wide";
+    ASSERT_EQ_INT(call(&drop, &rp), VX_OK);
+}
+
 TEST(handlers_teardown)
 {
     handlers_destroy(g_h);

@@ -93,6 +93,73 @@ def test_huge_numbers_in_vectors(s):
     expect_error(s.http.get("/collections/h_work/points/hn"), 404)
 
 
+def test_scores_cannot_overflow(s):
+    """Finite float32 vectors whose dot product or l2 distance would overflow
+    float32 (|v| above 1e18) are refused when stored and when searched, so
+    that no search over stored data fails on an infinite score."""
+    for vec in ([1e20, 0.0, 0.0], [3e18, 3e18, 0.0]):
+        expect_error(s.http.post("/collections/h_work/points", {"points": [{"id": "ovf", "vector": vec}]}),
+                     400, code="invalid_argument", mentions="norm", what="vector %r" % (vec,))
+        expect_error(s.http.post("/collections/h_work/search", {"vector": vec, "k": 2}),
+                     400, code="invalid_argument", mentions="norm", what="query %r" % (vec,))
+    expect_error(s.http.get("/collections/h_work/points/ovf"), 404)
+    # the largest allowed norms still give finite scores (l2: 2e18 here)
+    expect(s.http.put("/collections/h_ovf", {"dimension": 3, "metric": "l2"}), 201)
+    far = {"points": [{"id": "far", "vector": [1e18, 0.0, 0.0]}, {"id": "near", "vector": [0.0, 1.0, 0.0]}]}
+    expect(s.http.post("/collections/h_ovf/points", far), 200)
+    r = expect(s.http.post("/collections/h_ovf/search", {"vector": [-1e18, 0.0, 0.0], "k": 2}), 200)
+    assert [h["id"] for h in r["results"]] == ["near", "far"], r
+    assert 1.9e18 < r["results"][1]["score"] < 2.1e18, r
+    expect(s.http.delete("/collections/h_ovf"), 200)
+
+
+def test_reply_above_the_bus_limit(s):
+    """A search whose reply would exceed the bus's 64 MiB message limit (every
+    parameter within its own limit) is a 400 limit_exceeded naming the size,
+    and does not disturb other clients: nng closes the connection on an
+    oversized message, which failed every call in flight with 503."""
+    dim = 4096
+    expect(s.http.put("/collections/h_wide", {"dimension": dim, "metric": "dot", "index": {"type": "flat"}}), 201)
+    pad = "x" * 60000
+    vec = [((d * 7) % 13) / 8.0 for d in range(dim)]
+    for b in range(10):
+        pts = [{"id": "w%d" % (b * 100 + i), "vector": vec, "metadata": {"pad": pad}} for i in range(100)]
+        expect(s.http.post("/collections/h_wide/points", {"points": pts}), 200)
+    stop = threading.Event()
+    errors = []
+    done = [0]
+
+    def small_calls():
+        c = vx.Client(s.port)
+        try:
+            while not stop.is_set():
+                r = c.get("/collections/h_base/points/base3")
+                if r.status != 200:
+                    errors.append(r)
+                done[0] += 1
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=small_calls) for _ in range(3)]
+    for th in threads:
+        th.start()
+    try:
+        for _ in range(3):
+            r = s.http.post("/collections/h_wide/search", {"vector": vec, "k": 1000, "with_vector": True})
+            expect_error(r, 400, code="limit_exceeded", mentions="bus message limit")
+        r = expect(s.http.post("/collections/h_wide/search", {"vector": vec, "k": 50, "with_vector": True}), 200)
+        assert len(r["results"]) == 50 and len(r["results"][0]["vector"]) == dim, len(r["results"])
+    finally:
+        stop.set()
+        for th in threads:
+            th.join(30)
+    assert not errors, "other clients failed during the oversized reply: %r" % errors[:3]
+    assert done[0] > 0
+    h = expect(s.http.get("/health"), 200)
+    assert h["services"]["store"] == "ok", h
+    expect(s.http.delete("/collections/h_wide"), 200)
+
+
 def test_huge_body_rejected_early(s):
     declared = 256 << 20
     sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
