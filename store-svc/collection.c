@@ -202,9 +202,11 @@ static bool utf8_ok(const unsigned char *s, size_t n)
     return true;
 }
 
-/* Checks one vector; for cosine also the norm. `what` names it. */
-static int check_vector(const collection *c, const float *v, uint32_t dim, const char *what,
-                        char *err, size_t err_len)
+/* Checks one vector; for cosine also the norm. `what` names it. new_input:
+ * a new write or a query, held to VX_MAX_VECTOR_NORM (a replayed write from
+ * before that limit is applied as it was acknowledged). */
+static int check_vector(const collection *c, const float *v, uint32_t dim, bool new_input,
+                        const char *what, char *err, size_t err_len)
 {
     if (!v)
         return fail(err, err_len, VX_ERR_INVALID, "%s: missing", what);
@@ -219,15 +221,16 @@ static int check_vector(const collection *c, const float *v, uint32_t dim, const
     }
     if (c->cfg.metric == VX_METRIC_COSINE && !(ss > 0))
         return fail(err, err_len, VX_ERR_INVALID, "%s: vector has zero norm", what);
-    if (ss > VX_MAX_VECTOR_NORM * VX_MAX_VECTOR_NORM) /* scores would overflow float32 */
+    if (new_input && ss > VX_MAX_VECTOR_NORM * VX_MAX_VECTOR_NORM) /* scores would overflow */
         return fail(err, err_len, VX_ERR_INVALID, "%s: norm %.3g exceeds the limit %g", what,
                     sqrt(ss), VX_MAX_VECTOR_NORM);
     return VX_OK;
 }
 
-/* Validates point i; packs its metadata (if any) at the end of packed. */
-static int check_point(const collection *c, const vx_point *p, uint32_t i, vx_buf *packed,
-                       char *err, size_t err_len)
+/* Validates point i (new_input: see check_vector); packs its metadata (if
+ * any) at the end of packed. */
+static int check_point(const collection *c, const vx_point *p, uint32_t i, bool new_input,
+                       vx_buf *packed, char *err, size_t err_len)
 {
     char what[64];
     if (!p->id)
@@ -239,7 +242,7 @@ static int check_point(const collection *c, const vx_point *p, uint32_t i, vx_bu
     if (!utf8_ok((const unsigned char *)p->id, idlen))
         return fail(err, err_len, VX_ERR_INVALID, "points[%u].id: not valid UTF-8", i);
     snprintf(what, sizeof what, "points[%u].vector", i);
-    int rc = check_vector(c, p->vector, p->dim, what, err, err_len);
+    int rc = check_vector(c, p->vector, p->dim, new_input, what, err, err_len);
     if (rc)
         return rc;
     if (p->metadata && p->metadata->type != VX_VAL_NULL) {
@@ -265,7 +268,7 @@ int coll_upsert_check(const collection *c, const vx_point *pts, uint32_t n, char
         rc = fail(err, err_len, VX_ERR_LIMIT, "points: %u points, limit %d", n, VX_MAX_BATCH);
     for (uint32_t i = 0; i < n && rc == VX_OK; i++) {
         vx_buf_reset(&packed);
-        rc = check_point(c, &pts[i], i, &packed, err, err_len);
+        rc = check_point(c, &pts[i], i, true, &packed, err, err_len);
     }
     vx_buf_free(&packed);
     return rc;
@@ -404,7 +407,7 @@ static int upsert(collection *c, const vx_point *pts, uint32_t n, uint32_t **lin
     /* 1. validate everything, packing metadata as we go */
     for (uint32_t i = 0; i < n; i++) {
         off[i] = packed.len;
-        rc = check_point(c, &pts[i], i, &packed, err, err_len);
+        rc = check_point(c, &pts[i], i, false, &packed, err, err_len);
         if (rc)
             goto out;
     }
@@ -624,7 +627,7 @@ int coll_search_exact(const collection *c, const vx_search_req *req, vx_arena *a
 {
     uint64_t t0 = vx_now_us();
     memset(out, 0, sizeof *out);
-    int rc = check_vector(c, req->vector, req->dim, "vector", err, err_len);
+    int rc = check_vector(c, req->vector, req->dim, true, "vector", err, err_len);
     if (rc)
         return rc;
     if (req->k < 1 || req->k > VX_MAX_K)
