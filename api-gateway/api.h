@@ -86,7 +86,8 @@ void api_send_error(api_ctx *c, int code, const char *fmt, ...) __attribute__((f
 void api_send_text(api_ctx *c, int status, const char *text);
 /* A duration in milliseconds, rounded to the nanosecond (short JSON). */
 void api_write_ms(vx_jsonw *w, double ms);
-/* "application/json" with optional parameters, case-insensitive. */
+/* "application/json" with optional parameters, case-insensitive; a charset
+ * parameter must name UTF-8 (JSON is UTF-8: anything else is 415). */
 bool api_is_json_type(const char *content_type);
 
 /* A store/embed call; on failure answers the error and returns it. */

@@ -143,17 +143,46 @@ int api_embed(api_ctx *c, const char *model, const char **texts, uint32_t n, vx_
 }
 
 /* "application/json", optionally followed by parameters; case-insensitive. */
+static const char *skip_ows(const char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+/* A charset parameter value (token or quoted string) that names UTF-8. */
+static bool is_utf8_charset(const char *v, size_t n)
+{
+    if (n >= 2 && v[0] == '"' && v[n - 1] == '"')
+        v++, n -= 2;
+    return (n == 5 && strncasecmp(v, "utf-8", 5) == 0) || (n == 4 && strncasecmp(v, "utf8", 4) == 0);
+}
+
 bool api_is_json_type(const char *ct)
 {
     if (!ct)
         return false;
-    while (*ct == ' ' || *ct == '\t')
-        ct++;
+    ct = skip_ows(ct);
     static const char j[] = "application/json";
     if (strncasecmp(ct, j, sizeof(j) - 1) != 0)
         return false;
-    char next = ct[sizeof(j) - 1];
-    return next == '\0' || next == ';' || next == ' ' || next == '\t';
+    const char *p = skip_ows(ct + sizeof(j) - 1);
+    /* parameters: ; name=value ... — a charset must be UTF-8 (RFC 8259 §8.1) */
+    while (*p == ';') {
+        p = skip_ows(p + 1);
+        size_t name_len = strcspn(p, "=; \t");
+        const char *after = skip_ows(p + name_len);
+        if (*after != '=') {
+            p = after;
+            continue;
+        }
+        const char *val = skip_ows(after + 1);
+        size_t val_len = strcspn(val, "; \t");
+        if (name_len == 7 && strncasecmp(p, "charset", 7) == 0 && !is_utf8_charset(val, val_len))
+            return false;
+        p = skip_ows(val + val_len);
+    }
+    return *p == '\0';
 }
 
 static bool has_body(web_req *r)
@@ -177,7 +206,13 @@ static void run_route(api_ctx *c, const route_match *m)
         } else {
             if (!api_is_json_type(web_header(c->req, "Content-Type"))) {
                 api_send_error(c, VX_ERR_MEDIA_TYPE,
-                               "Content-Type: must be application/json");
+                               "Content-Type: must be application/json (UTF-8)");
+                return;
+            }
+            const char *ce = web_header(c->req, "Content-Encoding");
+            if (ce && strcasecmp(skip_ows(ce), "identity") != 0) {
+                api_send_error(c, VX_ERR_MEDIA_TYPE,
+                               "Content-Encoding: not supported (send the body uncompressed)");
                 return;
             }
             vx_buf body = VX_BUF_INIT;

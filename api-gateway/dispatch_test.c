@@ -96,6 +96,16 @@ TEST(dispatch_content_type)
     ASSERT(!api_is_json_type("text/plain"));
     ASSERT(!api_is_json_type("application/jsonx"));
     ASSERT(!api_is_json_type("application/x-www-form-urlencoded"));
+    /* the charset, when given, must be UTF-8 */
+    ASSERT(api_is_json_type("application/json;charset=\"utf-8\""));
+    ASSERT(api_is_json_type("application/json; charset=utf8"));
+    ASSERT(api_is_json_type("application/json; foo=bar; charset=UTF-8"));
+    ASSERT(api_is_json_type("application/json;"));
+    ASSERT(!api_is_json_type("application/json; charset=latin-1"));
+    ASSERT(!api_is_json_type("application/json; charset=utf-16"));
+    ASSERT(!api_is_json_type("application/json; charset=\"utf-16\""));
+    ASSERT(!api_is_json_type("application/json; charset="));
+    ASSERT(!api_is_json_type("application/json garbage"));
 }
 
 /* Every route has an explicit role (auth.c's policy): none for /health,

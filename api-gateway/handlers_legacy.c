@@ -227,15 +227,18 @@ done:
     vx_buf_free(&b);
 }
 
-/* top_k: the query string wins over the body; default 5. */
+/* top_k: the query string wins over the body (the body's is then not even
+ * looked at); default 5. */
 static int top_k(api_ctx *c, uint32_t *k)
 {
-    uint32_t body_k;
-    int rc = rq_get_uint(c->body, "top_k", "top_k", 1, VX_MAX_K, 5, false, &body_k, c->err,
-                         sizeof(c->err));
-    if (!rc)
-        rc = rq_query_uint(c->query, "top_k", 1, VX_MAX_K, body_k, c->arena, k, c->err,
+    const char *in_query;
+    int rc;
+    if (rq_query_get(c->query, "top_k", c->arena, &in_query) != VX_ERR_NOT_FOUND)
+        rc = rq_query_uint(c->query, "top_k", 1, VX_MAX_K, 5, c->arena, k, c->err,
                            sizeof(c->err));
+    else
+        rc = rq_get_uint(c->body, "top_k", "top_k", 1, VX_MAX_K, 5, false, k, c->err,
+                         sizeof(c->err));
     if (rc)
         api_send_error(c, rc, "%s", c->err);
     return rc;

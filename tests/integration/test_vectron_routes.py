@@ -84,6 +84,11 @@ def test_search_vector_bare_array(s):
         assert abs(h["score"] - cos(q, vecs[h["id"]])) < 1e-4, h
     got = expect(s.http.post("/search/vector", {"vector": q, "top_k": 3}), 200)
     assert [h["id"] for h in got] == want[:3], got
+    # the query's top_k wins outright: a body top_k it overrides is not judged
+    for body_k in (5000, "bad", None):
+        got = expect(s.http.post("/search/vector?top_k=2", {"vector": q, "top_k": body_k}), 200)
+        assert [h["id"] for h in got] == want[:2], got
+    expect_error(s.http.post("/search/vector", {"vector": q, "top_k": "bad"}), 400, mentions="top_k")
     got = expect(s.http.post("/search/vector?top_k=10", {"vector": q}), 200)
     assert [h["id"] for h in got] == want, got
     for bad in ("?top_k=0", "?top_k=abc", "?top_k=1001"):
