@@ -108,8 +108,7 @@ int rq_check_id(const char *id, size_t len, const char *field, char *err, size_t
     if (len == 0)
         return fail(VX_ERR_INVALID, err, err_len, "%s: must not be empty", field);
     if (len > VX_MAX_ID_LEN)
-        return fail(VX_ERR_INVALID, err, err_len, "%s: longer than %d bytes", field,
-                    VX_MAX_ID_LEN);
+        return fail(VX_ERR_LIMIT, err, err_len, "%s: longer than %d bytes", field, VX_MAX_ID_LEN);
     if (memchr(id, 0, len))
         return fail(VX_ERR_INVALID, err, err_len, "%s: must not contain NUL", field);
     if (!rq_utf8_valid(id, len))
@@ -189,8 +188,9 @@ int rq_query_uint(const char *query, const char *key, uint32_t min, uint32_t max
     if (rc || !parse_u64(s, &v))
         return fail(VX_ERR_INVALID, err, err_len, "%s: must be an integer in %u..%u", key, min,
                     max);
-    if (v < min || v > max)
-        return fail(VX_ERR_INVALID, err, err_len, "%s: must be in %u..%u", key, min, max);
+    if (v < min || v > max) /* above a maximum is a limit (PROTOCOL.md §7) */
+        return fail(v > max ? VX_ERR_LIMIT : VX_ERR_INVALID, err, err_len, "%s: must be in %u..%u",
+                    key, min, max);
     *out = (uint32_t)v;
     return VX_OK;
 }
@@ -216,12 +216,13 @@ int rq_get_uint(const vx_value *obj, const char *key, const char *field, uint32_
     int64_t i;
     if (v->type == VX_VAL_INT)
         i = v->u.i;
-    else if (v->type == VX_VAL_DOUBLE && v->u.d == floor(v->u.d) && fabs(v->u.d) < 9e15)
-        i = (int64_t)v->u.d;
+    else if (v->type == VX_VAL_DOUBLE && v->u.d == floor(v->u.d)) /* 3.0, 1e30 */
+        i = v->u.d > 9e15 ? INT64_MAX : v->u.d < -9e15 ? INT64_MIN : (int64_t)v->u.d;
     else
         return fail(VX_ERR_INVALID, err, err_len, "%s: must be an integer", field);
-    if (i < (int64_t)min || i > (int64_t)max)
-        return fail(VX_ERR_INVALID, err, err_len, "%s: must be in %u..%u", field, min, max);
+    if (i < (int64_t)min || i > (int64_t)max) /* above a maximum is a limit (PROTOCOL.md §7) */
+        return fail(i > (int64_t)max ? VX_ERR_LIMIT : VX_ERR_INVALID, err, err_len,
+                    "%s: must be in %u..%u", field, min, max);
     *out = (uint32_t)i;
     return VX_OK;
 }
@@ -255,7 +256,7 @@ int rq_get_string(const vx_value *obj, const char *key, const char *field, size_
     if (v->u.str.len == 0)
         return fail(VX_ERR_INVALID, err, err_len, "%s: must not be empty", field);
     if (v->u.str.len > max_len)
-        return fail(VX_ERR_INVALID, err, err_len, "%s: longer than %zu bytes", field, max_len);
+        return fail(VX_ERR_LIMIT, err, err_len, "%s: longer than %zu bytes", field, max_len);
     if (memchr(v->u.str.ptr, 0, v->u.str.len))
         return fail(VX_ERR_INVALID, err, err_len, "%s: must not contain NUL", field);
     *out = v->u.str.ptr;
@@ -269,8 +270,8 @@ int rq_vector(const vx_value *v, const char *field, uint32_t expect_dim, vx_aren
         return fail(VX_ERR_INVALID, err, err_len, "%s: must be an array of numbers", field);
     uint32_t n = v->u.arr.n;
     if (n == 0 || n > VX_MAX_DIM)
-        return fail(VX_ERR_INVALID, err, err_len, "%s: dimension must be 1..%d (got %u)",
-                    field, VX_MAX_DIM, n);
+        return fail(n ? VX_ERR_LIMIT : VX_ERR_INVALID, err, err_len,
+                    "%s: dimension must be 1..%d (got %u)", field, VX_MAX_DIM, n);
     if (expect_dim && n != expect_dim)
         return fail(VX_ERR_INVALID, err, err_len, "%s: dimension %u, expected %u", field, n,
                     expect_dim);

@@ -144,23 +144,25 @@ TEST(parse_search)
     ASSERT_STR_EQ(text, "q");
     ASSERT(s.k == 10 && s.ef == 0 && !s.exact && s.filter == NULL);
 
-    static const struct { const char *body, *needle; } bad[] = {
-        {"{}", "vector"},
-        {"{\"vector\": [1], \"text\": \"x\"}", "not both"},
-        {"{\"vector\": [1], \"k\": 0}", "k"},
-        {"{\"vector\": [1], \"k\": 1001}", "k: must be in 1..1000"},
-        {"{\"vector\": [1], \"k\": \"5\"}", "k: must be an integer"},
-        {"{\"vector\": [1], \"k\": 2.5}", "k: must be an integer"},
-        {"{\"vector\": [1], \"ef\": 0}", "ef"},
-        {"{\"vector\": [1], \"ef\": 10001}", "ef"},
-        {"{\"vector\": [1], \"exact\": 1}", "exact"},
-        {"{\"vector\": [1], \"filter\": [1]}", "filter"},
-        {"{\"vector\": [1e39]}", "vector[0]"},
-        {"{\"text\": \"\"}", "text"},
+    /* above a maximum: limit_exceeded (PROTOCOL.md §7); anything else invalid */
+    static const struct { const char *body, *needle; int rc; } bad[] = {
+        {"{}", "vector", VX_ERR_INVALID},
+        {"{\"vector\": [1], \"text\": \"x\"}", "not both", VX_ERR_INVALID},
+        {"{\"vector\": [1], \"k\": 0}", "k", VX_ERR_INVALID},
+        {"{\"vector\": [1], \"k\": 1001}", "k: must be in 1..1000", VX_ERR_LIMIT},
+        {"{\"vector\": [1], \"k\": 99999999999999999999999999}", "k: must be in 1..1000", VX_ERR_LIMIT},
+        {"{\"vector\": [1], \"k\": \"5\"}", "k: must be an integer", VX_ERR_INVALID},
+        {"{\"vector\": [1], \"k\": 2.5}", "k: must be an integer", VX_ERR_INVALID},
+        {"{\"vector\": [1], \"ef\": 0}", "ef", VX_ERR_INVALID},
+        {"{\"vector\": [1], \"ef\": 10001}", "ef", VX_ERR_LIMIT},
+        {"{\"vector\": [1], \"exact\": 1}", "exact", VX_ERR_INVALID},
+        {"{\"vector\": [1], \"filter\": [1]}", "filter", VX_ERR_INVALID},
+        {"{\"vector\": [1e39]}", "vector[0]", VX_ERR_INVALID},
+        {"{\"text\": \"\"}", "text", VX_ERR_INVALID},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int rc = rq_parse_search(J(bad[i].body), &A, &s, &text, err, sizeof(err));
-        ASSERT_MSG(rc == VX_ERR_INVALID && strstr(err, bad[i].needle), "%s: rc %d err %s",
+        ASSERT_MSG(rc == bad[i].rc && strstr(err, bad[i].needle), "%s: rc %d err %s",
                    bad[i].body, rc, err);
     }
     vx_arena_fini(&A);
@@ -182,20 +184,21 @@ TEST(parse_coll_create)
     ASSERT(cf.metric == VX_METRIC_L2 && cf.index.type == VX_INDEX_FLAT && cf.index.m == 8 &&
            cf.index.ef_construction == 50);
     ASSERT_STR_EQ(cf.model, "use-lite");
-    static const struct { const char *body, *needle; } bad[] = {
-        {"{}", "dimension: is required"},
-        {"{\"dimension\": 0}", "dimension"},
-        {"{\"dimension\": 4097}", "dimension"},
-        {"{\"dimension\": 3, \"metric\": \"hamming\"}", "metric"},
-        {"{\"dimension\": 3, \"index\": {\"type\": \"ivf\"}}", "index.type"},
-        {"{\"dimension\": 3, \"index\": {\"m\": 1}}", "index.m"},
-        {"{\"dimension\": 3, \"index\": {\"ef_construction\": 3000}}", "index.ef_construction"},
-        {"{\"dimension\": 3, \"model\": 5}", "model"},
-        {"[1]", "body"},
+    static const struct { const char *body, *needle; int rc; } bad[] = {
+        {"{}", "dimension: is required", VX_ERR_INVALID},
+        {"{\"dimension\": 0}", "dimension", VX_ERR_INVALID},
+        {"{\"dimension\": 4097}", "dimension", VX_ERR_LIMIT},
+        {"{\"dimension\": 3, \"metric\": \"hamming\"}", "metric", VX_ERR_INVALID},
+        {"{\"dimension\": 3, \"index\": {\"type\": \"ivf\"}}", "index.type", VX_ERR_INVALID},
+        {"{\"dimension\": 3, \"index\": {\"m\": 1}}", "index.m", VX_ERR_INVALID},
+        {"{\"dimension\": 3, \"index\": {\"ef_construction\": 3000}}", "index.ef_construction",
+         VX_ERR_LIMIT},
+        {"{\"dimension\": 3, \"model\": 5}", "model", VX_ERR_INVALID},
+        {"[1]", "body", VX_ERR_INVALID},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int rc = rq_parse_coll_create(J(bad[i].body), &cf, err, sizeof(err));
-        ASSERT_MSG(rc == VX_ERR_INVALID && strstr(err, bad[i].needle), "%s: rc %d err %s",
+        ASSERT_MSG(rc == bad[i].rc && strstr(err, bad[i].needle), "%s: rc %d err %s",
                    bad[i].body, rc, err);
     }
     vx_arena_fini(&A);

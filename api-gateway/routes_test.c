@@ -98,7 +98,7 @@ TEST(routes_decode_ids)
     ASSERT_EQ_INT(match(&a, "GET", path, &m, err), VX_OK);
     ASSERT_EQ_INT(m.id_len, 256);
     strcat(path, "x");
-    ASSERT_EQ_INT(match(&a, "GET", path, &m, err), VX_ERR_INVALID);
+    ASSERT_EQ_INT(match(&a, "GET", path, &m, err), VX_ERR_LIMIT);
     /* 256 bytes after decoding count, not before */
     char enc[800] = "/vector/";
     for (int i = 0; i < 256; i++)
