@@ -479,8 +479,6 @@ int rq_parse_delete(const vx_value *body, vx_arena *a, vx_delete_req *req, char 
     }
     if (ids->type != VX_VAL_ARRAY)
         return fail(VX_ERR_INVALID, err, err_len, "ids: must be an array of strings");
-    if (ids->u.arr.n == 0) /* like an empty upsert: the bus protocol wants ≥ 1 id */
-        return fail(VX_ERR_INVALID, err, err_len, "ids: must not be empty");
     if (ids->u.arr.n > VX_MAX_BATCH)
         return fail(VX_ERR_LIMIT, err, err_len, "ids: at most %d per request", VX_MAX_BATCH);
     req->ids = vx_arena_alloc(a, (ids->u.arr.n + 1) * sizeof(char *));

@@ -156,6 +156,8 @@ static void check_body(rest_route route, const vx_value *body, vx_arena *a)
         req.body.del.collection = "c";
         if (rc == VX_OK && req.body.del.filter)
             check_filter(req.body.del.filter, a);
+        if (rc == VX_OK && !req.body.del.filter && req.body.del.n_ids == 0)
+            req.type = 0; /* {"ids": []}: the handler answers without a bus delete */
         break;
     case R_COUNT: break;
     }
