@@ -276,7 +276,6 @@ int rq_vector(const vx_value *v, const char *field, uint32_t expect_dim, vx_aren
         return fail(VX_ERR_INVALID, err, err_len, "%s: dimension %u, expected %u", field, n,
                     expect_dim);
     float *f = vx_arena_alloc(a, n * sizeof(float));
-    double ss = 0;
     for (uint32_t i = 0; i < n; i++) {
         double d;
         if (!vx_value_as_double(&v->u.arr.items[i], &d))
@@ -285,12 +284,7 @@ int rq_vector(const vx_value *v, const char *field, uint32_t expect_dim, vx_aren
         if (!isfinite(d) || !isfinite(x))
             return fail(VX_ERR_INVALID, err, err_len, "%s[%u]: not a finite float32", field, i);
         f[i] = x;
-        ss += (double)x * x;
     }
-    if (ss > VX_MAX_VECTOR_NORM * VX_MAX_VECTOR_NORM)
-        return fail(VX_ERR_INVALID, err, err_len,
-                    "%s: norm %.3g exceeds the limit %g (scores would overflow float32)", field,
-                    sqrt(ss), VX_MAX_VECTOR_NORM);
     *out = f;
     *dim = n;
     return VX_OK;

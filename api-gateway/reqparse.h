@@ -50,8 +50,7 @@ int rq_get_bool(const vx_value *obj, const char *key, const char *field, bool de
 /* String of 1..max_len bytes (valid UTF-8); absent → *out = NULL unless required. */
 int rq_get_string(const vx_value *obj, const char *key, const char *field, size_t max_len,
                   bool required, const char **out, char *err, size_t err_len);
-/* Vector: array of 1..VX_MAX_DIM numbers, each finite as float32, with a
- * Euclidean norm of at most VX_MAX_VECTOR_NORM.
+/* Vector: array of 1..VX_MAX_DIM numbers, each finite as float32.
  * expect_dim > 0 also requires that dimension. */
 int rq_vector(const vx_value *v, const char *field, uint32_t expect_dim, vx_arena *a,
               float **out, uint32_t *dim, char *err, size_t err_len);

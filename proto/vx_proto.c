@@ -139,8 +139,6 @@ static int check_vec(chk *c, const char *pfx, const char *f, const float *v, uin
         FAIL(c, VX_ERR_INVALID, "%s%s: empty vector", pfx, f);
     if (dim > VX_MAX_DIM)
         FAIL(c, VX_ERR_LIMIT, "%s%s: dimension %u exceeds the limit %d", pfx, f, dim, VX_MAX_DIM);
-    /* (VX_MAX_VECTOR_NORM is checked by the store on new writes and searches,
-     * not here: WAL records written before that limit must still decode.) */
     for (uint32_t i = 0; i < dim; i++)
         if (!isfinite(v[i]))
             FAIL(c, VX_ERR_INVALID, "%s%s[%u] is not finite", pfx, f, i);

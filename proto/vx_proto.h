@@ -33,12 +33,6 @@
 
 /* ---- Limits (checked by the decoder, and by the gateway at the boundary) ---- */
 #define VX_MAX_DIM 4096             /* vector dimension */
-/* Euclidean norm of a new point's or a query's vector: with both below 1e18,
- * every dot product (≤ 1e36) and squared l2 distance (≤ 4e36) stays finite in
- * float32 (max ~3.4e38), so no score can overflow to infinity. Checked by the
- * gateway and by the store on upsert and search; not by the decoder, so that
- * WAL records written before the limit existed still replay. */
-#define VX_MAX_VECTOR_NORM 1e18
 #define VX_MAX_K 1000               /* search k / top_k */
 #define VX_MAX_BATCH 1000           /* points per upsert, ids per delete */
 #define VX_MAX_ID_LEN 256           /* point id, bytes of UTF-8 */

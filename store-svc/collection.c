@@ -13,6 +13,7 @@
 #include "collection.h"
 #include "collection_int.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -202,11 +203,9 @@ static bool utf8_ok(const unsigned char *s, size_t n)
     return true;
 }
 
-/* Checks one vector; for cosine also the norm. `what` names it. new_input:
- * a new write or a query, held to VX_MAX_VECTOR_NORM (a replayed write from
- * before that limit is applied as it was acknowledged). */
-static int check_vector(const collection *c, const float *v, uint32_t dim, bool new_input,
-                        const char *what, char *err, size_t err_len)
+/* Checks one vector; for cosine also the norm. `what` names it. */
+static int check_vector(const collection *c, const float *v, uint32_t dim, const char *what,
+                        char *err, size_t err_len)
 {
     if (!v)
         return fail(err, err_len, VX_ERR_INVALID, "%s: missing", what);
@@ -221,16 +220,12 @@ static int check_vector(const collection *c, const float *v, uint32_t dim, bool 
     }
     if (c->cfg.metric == VX_METRIC_COSINE && !(ss > 0))
         return fail(err, err_len, VX_ERR_INVALID, "%s: vector has zero norm", what);
-    if (new_input && ss > VX_MAX_VECTOR_NORM * VX_MAX_VECTOR_NORM) /* scores would overflow */
-        return fail(err, err_len, VX_ERR_INVALID, "%s: norm %.3g exceeds the limit %g", what,
-                    sqrt(ss), VX_MAX_VECTOR_NORM);
     return VX_OK;
 }
 
-/* Validates point i (new_input: see check_vector); packs its metadata (if
- * any) at the end of packed. */
-static int check_point(const collection *c, const vx_point *p, uint32_t i, bool new_input,
-                       vx_buf *packed, char *err, size_t err_len)
+/* Validates point i; packs its metadata (if any) at the end of packed. */
+static int check_point(const collection *c, const vx_point *p, uint32_t i, vx_buf *packed,
+                       char *err, size_t err_len)
 {
     char what[64];
     if (!p->id)
@@ -242,7 +237,7 @@ static int check_point(const collection *c, const vx_point *p, uint32_t i, bool 
     if (!utf8_ok((const unsigned char *)p->id, idlen))
         return fail(err, err_len, VX_ERR_INVALID, "points[%u].id: not valid UTF-8", i);
     snprintf(what, sizeof what, "points[%u].vector", i);
-    int rc = check_vector(c, p->vector, p->dim, new_input, what, err, err_len);
+    int rc = check_vector(c, p->vector, p->dim, what, err, err_len);
     if (rc)
         return rc;
     if (p->metadata && p->metadata->type != VX_VAL_NULL) {
@@ -268,7 +263,7 @@ int coll_upsert_check(const collection *c, const vx_point *pts, uint32_t n, char
         rc = fail(err, err_len, VX_ERR_LIMIT, "points: %u points, limit %d", n, VX_MAX_BATCH);
     for (uint32_t i = 0; i < n && rc == VX_OK; i++) {
         vx_buf_reset(&packed);
-        rc = check_point(c, &pts[i], i, true, &packed, err, err_len);
+        rc = check_point(c, &pts[i], i, &packed, err, err_len);
     }
     vx_buf_free(&packed);
     return rc;
@@ -407,7 +402,7 @@ static int upsert(collection *c, const vx_point *pts, uint32_t n, uint32_t **lin
     /* 1. validate everything, packing metadata as we go */
     for (uint32_t i = 0; i < n; i++) {
         off[i] = packed.len;
-        rc = check_point(c, &pts[i], i, false, &packed, err, err_len);
+        rc = check_point(c, &pts[i], i, &packed, err, err_len);
         if (rc)
             goto out;
     }
@@ -627,7 +622,7 @@ int coll_search_exact(const collection *c, const vx_search_req *req, vx_arena *a
 {
     uint64_t t0 = vx_now_us();
     memset(out, 0, sizeof *out);
-    int rc = check_vector(c, req->vector, req->dim, true, "vector", err, err_len);
+    int rc = check_vector(c, req->vector, req->dim, "vector", err, err_len);
     if (rc)
         return rc;
     if (req->k < 1 || req->k > VX_MAX_K)
@@ -669,12 +664,58 @@ int coll_search_exact(const collection *c, const vx_search_req *req, vx_arena *a
     return VX_OK;
 }
 
+/* Any finite float32 vector is stored, so with components near FLT_MAX a dot
+ * product or a squared l2 distance overflows the float32 kernels (±inf, or
+ * NaN for a dot product whose terms overflow both ways), and neither the wire
+ * nor JSON can carry that. Such hits (rare: only for such vectors) are
+ * re-scored in double precision from the stored vector, saturated at
+ * ±FLT_MAX when the true score is beyond float32 (an l2 distance of 1e20 is
+ * exact again), and the hits re-sorted. Cosine cannot overflow (unit
+ * vectors). Known limit: the exact scan ranks a NaN candidate last (it is
+ * kept only while the top-k has room), and the graph drops one. */
+static void rescore_overflowed_hits(const collection *c, const float *q, vx_search_rep *out)
+{
+    bool any = false;
+    for (uint32_t i = 0; i < out->n_hits && !any; i++)
+        any = !isfinite(out->hits[i].score);
+    if (!any)
+        return;
+    for (uint32_t i = 0; i < out->n_hits; i++) {
+        vx_search_hit *h = &out->hits[i];
+        uint32_t slot;
+        if (isfinite(h->score) || !idmap_get(c->ids, h->id, strlen(h->id), &slot))
+            continue;
+        const float *x = user_row(c, slot);
+        double acc = 0;
+        for (uint32_t d = 0; d < c->dim; d++)
+            acc += c->cfg.metric == VX_METRIC_L2 ? ((double)q[d] - x[d]) * ((double)q[d] - x[d])
+                                                 : (double)q[d] * x[d];
+        if (c->cfg.metric == VX_METRIC_L2)
+            acc = sqrt(acc);
+        h->score = fabs(acc) > FLT_MAX ? copysignf(FLT_MAX, (float)acc) : (float)acc;
+    }
+    /* best first: descending, ascending for l2 (insertion sort: n ≤ VX_MAX_K, rare) */
+    bool asc = c->cfg.metric == VX_METRIC_L2;
+    for (uint32_t i = 1; i < out->n_hits; i++) {
+        vx_search_hit h = out->hits[i];
+        uint32_t j = i;
+        while (j > 0 && (asc ? out->hits[j - 1].score > h.score : out->hits[j - 1].score < h.score)) {
+            out->hits[j] = out->hits[j - 1];
+            j--;
+        }
+        out->hits[j] = h;
+    }
+}
+
 int coll_search(const collection *c, const vx_search_req *req, vx_arena *a, vx_search_rep *out,
                 char *err, size_t err_len)
 {
-    if (c->ann) /* picks the graph or the exact scan (coll_index.h) */
-        return coll_index_search(c->ann, c, req, a, out, err, err_len);
-    return coll_search_exact(c, req, a, out, err, err_len);
+    int rc = c->ann /* picks the graph or the exact scan (coll_index.h) */
+                 ? coll_index_search(c->ann, c, req, a, out, err, err_len)
+                 : coll_search_exact(c, req, a, out, err, err_len);
+    if (rc == VX_OK && c->cfg.metric != VX_METRIC_COSINE)
+        rescore_overflowed_hits(c, req->vector, out);
+    return rc;
 }
 
 /* ---- slot access ---- */

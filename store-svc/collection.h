@@ -56,16 +56,14 @@ uint64_t coll_count(const collection *c);
 /* Config copied into arena a, count, memory_bytes (slabs + metadata + idmap). */
 void coll_info(const collection *c, vx_arena *a, vx_coll_info *out);
 
-/* Validates every point of a new write (id: 1..VX_MAX_ID_LEN bytes of
- * UTF-8; vector: dimension, finite, non-zero norm for cosine, norm ≤
- * VX_MAX_VECTOR_NORM; metadata: an object or null, packed ≤
- * VX_MAX_METADATA_BYTES) without changing anything. */
+/* Validates every point (id: 1..VX_MAX_ID_LEN bytes of UTF-8; vector:
+ * dimension, finite, non-zero norm for cosine; metadata: an object or null,
+ * packed ≤ VX_MAX_METADATA_BYTES) without changing anything. */
 int coll_upsert_check(const collection *c, const vx_point *pts, uint32_t n, char *err,
                       size_t err_len);
 /* All-or-nothing upsert: validates every point, then applies them in order
  * (a duplicate id inside the batch: the last one wins). On error nothing
- * has changed. Validation as coll_upsert_check but without the norm limit:
- * this also applies logged writes at replay, which were acknowledged. */
+ * has changed. */
 int coll_upsert(collection *c, const vx_point *pts, uint32_t n, char *err, size_t err_len);
 /* The same, but an hnsw collection's graph links of the batch are left to
  * coll_link (coll_index_take_pending): *link / *n_link receive the slots

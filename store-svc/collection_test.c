@@ -120,17 +120,6 @@ TEST(coll_upsert_all_or_nothing)
     expect_upsert_error(c, p, 5, "points[4].vector[2]: not a finite number");
     memset(bad, 0, 4 * sizeof *bad);
     expect_upsert_error(c, p, 5, "points[4].vector: vector has zero norm");
-    /* finite, but a dot product or l2 distance with it overflows float32:
-     * refused as a new write (coll_upsert_check, the service's path) and as
-     * a query; a logged write replayed through coll_upsert is applied */
-    bad[1] = 3e19f;
-    ASSERT_EQ_INT(coll_upsert_check(c, p, 5, err, sizeof err), VX_ERR_INVALID);
-    ASSERT_STR_EQ(err, "points[4].vector: norm 3e+19 exceeds the limit 1e+18");
-    vx_search_req q = {"c", bad, 4, 3, NULL, 0, true, false, false};
-    vx_search_rep rep;
-    ASSERT_EQ_INT(coll_search(c, &q, &tu_arena, &rep, err, sizeof err), VX_ERR_INVALID);
-    ASSERT_STR_EQ(err, "vector: norm 3e+19 exceeds the limit 1e+18");
-    memset(bad, 0, 4 * sizeof *bad);
     p[4].vector = keep;
     p[2].metadata = tv_int(3);
     expect_upsert_error(c, p, 5, "points[2].metadata: expected an object");
@@ -179,22 +168,6 @@ TEST(coll_duplicate_ids_last_wins)
     vx_point got;
     ASSERT_EQ_INT(coll_get(c, "x", true, &tu_arena, &got), VX_OK);
     ASSERT(got.vector[0] == 2.0f && got.metadata);
-    coll_destroy(c);
-}
-
-/* The norm limit holds new writes only: a logged write from before the
- * limit replays through coll_upsert and is applied as acknowledged. */
-TEST(coll_norm_limit_is_for_new_writes)
-{
-    tu_reset();
-    collection *c = mk_coll("c", 2, VX_METRIC_L2);
-    ASSERT(c);
-    float huge[2] = {1e20f, 0};
-    vx_point p = {"old", huge, 2, NULL};
-    char err[256];
-    ASSERT_EQ_INT(coll_upsert_check(c, &p, 1, err, sizeof err), VX_ERR_INVALID);
-    ASSERT_EQ_INT(coll_upsert(c, &p, 1, err, sizeof err), VX_OK);
-    ASSERT_EQ_INT(coll_count(c), 1);
     coll_destroy(c);
 }
 

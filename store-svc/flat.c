@@ -23,11 +23,14 @@ uint32_t flat_search(const flat_view *v, const float *query, uint32_t k, const v
             dist_l2sq_many(query, rows, n, v->dim, scores);
         for (uint32_t i = 0; i < n; i++) {
             uint32_t slot = start + i;
-            if (flat_is_dead(v->dead, slot) || !topk_would_accept(&t, scores[i], slot))
+            float score = scores[i];
+            if (score != score) /* overflowed both ways (coll_search re-scores it): rank last */
+                score = larger ? -INFINITY : INFINITY;
+            if (flat_is_dead(v->dead, slot) || !topk_would_accept(&t, score, slot))
                 continue;
             if (filter && !filter_match(filter, v->meta[slot], v->meta_len[slot]))
                 continue;
-            topk_push(&t, scores[i], slot);
+            topk_push(&t, score, slot);
         }
     }
     uint32_t got = topk_finish(&t);

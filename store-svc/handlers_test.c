@@ -7,6 +7,8 @@
  */
 #include "handlers.h"
 
+#include <float.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,6 +374,55 @@ TEST(handlers_reply_above_the_bus_limit_is_a_limit_error)
     vx_request drop = req_of(VX_MSG_COLL_DELETE);
     drop.body.coll_name.name = "wide";
     ASSERT_EQ_INT(call(&drop, &rp), VX_OK);
+}
+
+/* Any finite float32 vector is stored (SPEC: NaN/Inf are rejected), so the
+ * float32 kernels can overflow. Such hits are re-scored exactly: saturated
+ * at FLT_MAX only when the true score is beyond float32, and ranked where
+ * they belong, instead of failing the search. */
+TEST(handlers_scores_beyond_float32)
+{
+    setup();
+    vx_reply rp;
+    static const struct { const char *name; vx_metric m; float big; } cases[] = {
+        {"ovf_dot", VX_METRIC_DOT, FLT_MAX}, /* big·q = 6.8e76: first, saturated */
+        {"ovf_l2", VX_METRIC_L2, -FLT_MAX},  /* |big − q| = 6.2e38: last, saturated */
+    };
+    float q[2] = {1e38f, 1e38f}; /* small: dot 1e38; l2 1.414e38 (its square overflowed) */
+    for (size_t t = 0; t < 2; t++) {
+        vx_request cr = req_of(VX_MSG_COLL_CREATE);
+        cr.body.coll_create = (vx_coll_config){cases[t].name, 2, cases[t].m, {VX_INDEX_FLAT, 16, 200}, NULL};
+        ASSERT_EQ_INT(call(&cr, &rp), VX_OK);
+        float big[2] = {cases[t].big, cases[t].big}, small[2] = {0, 1};
+        vx_point pts[2] = {{"big", big, 2, NULL}, {"small", small, 2, NULL}};
+        vx_request up = req_of(VX_MSG_POINTS_UPSERT);
+        up.body.upsert = (vx_upsert_req){cases[t].name, pts, 2, false};
+        ASSERT_EQ_INT(call(&up, &rp), VX_OK);
+        vx_request s = req_of(VX_MSG_SEARCH);
+        s.body.search = (vx_search_req){cases[t].name, q, 2, 2, NULL, 0, true, false, false};
+        ASSERT_EQ_INT(call(&s, &rp), VX_OK);
+        ASSERT_EQ_INT(rp.body.search.n_hits, 2);
+        const vx_search_hit *b = &rp.body.search.hits[t == 0 ? 0 : 1];
+        const vx_search_hit *sm = &rp.body.search.hits[t == 0 ? 1 : 0];
+        ASSERT_STR_EQ(b->id, "big");
+        ASSERT(b->score == FLT_MAX);
+        double want = t == 0 ? 1e38 : sqrt(1e76 + (1e38 - 1) * (1e38 - 1));
+        ASSERT_MSG(fabs(sm->score - want) < 1e-6 * want, "t=%zu small %g want %g", t,
+                   (double)sm->score, want);
+    }
+    /* a dot product whose float32 terms overflow both ways (NaN) is exact too */
+    vx_request cr = req_of(VX_MSG_COLL_CREATE);
+    cr.body.coll_create = (vx_coll_config){"ovf_nan", 2, VX_METRIC_DOT, {VX_INDEX_FLAT, 16, 200}, NULL};
+    ASSERT_EQ_INT(call(&cr, &rp), VX_OK);
+    float mixed[2] = {FLT_MAX, -FLT_MAX};
+    vx_point p = {"mixed", mixed, 2, NULL};
+    vx_request up = req_of(VX_MSG_POINTS_UPSERT);
+    up.body.upsert = (vx_upsert_req){"ovf_nan", &p, 1, false};
+    ASSERT_EQ_INT(call(&up, &rp), VX_OK);
+    vx_request s = req_of(VX_MSG_SEARCH);
+    s.body.search = (vx_search_req){"ovf_nan", q, 2, 1, NULL, 0, true, false, false};
+    ASSERT_EQ_INT(call(&s, &rp), VX_OK);
+    ASSERT(rp.body.search.n_hits == 1 && rp.body.search.hits[0].score == 0.0f);
 }
 
 TEST(handlers_teardown)

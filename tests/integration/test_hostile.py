@@ -97,24 +97,33 @@ def test_huge_numbers_in_vectors(s):
     expect_error(s.http.get("/collections/h_work/points/hn"), 404)
 
 
-def test_scores_cannot_overflow(s):
-    """Finite float32 vectors whose dot product or l2 distance would overflow
-    float32 (|v| above 1e18) are refused when stored and when searched, so
-    that no search over stored data fails on an infinite score."""
-    for vec in ([1e20, 0.0, 0.0], [3e18, 3e18, 0.0]):
-        expect_error(s.http.post("/collections/h_work/points", {"points": [{"id": "ovf", "vector": vec}]}),
-                     400, code="invalid_argument", mentions="norm", what="vector %r" % (vec,))
-        expect_error(s.http.post("/collections/h_work/search", {"vector": vec, "k": 2}),
-                     400, code="invalid_argument", mentions="norm", what="query %r" % (vec,))
-    expect_error(s.http.get("/collections/h_work/points/ovf"), 404)
-    # the largest allowed norms still give finite scores (l2: 2e18 here)
-    expect(s.http.put("/collections/h_ovf", {"dimension": 3, "metric": "l2"}), 201)
-    far = {"points": [{"id": "far", "vector": [1e18, 0.0, 0.0]}, {"id": "near", "vector": [0.0, 1.0, 0.0]}]}
-    expect(s.http.post("/collections/h_ovf/points", far), 200)
-    r = expect(s.http.post("/collections/h_ovf/search", {"vector": [-1e18, 0.0, 0.0], "k": 2}), 200)
-    assert [h["id"] for h in r["results"]] == ["near", "far"], r
-    assert 1.9e18 < r["results"][1]["score"] < 2.1e18, r
-    expect(s.http.delete("/collections/h_ovf"), 200)
+def test_scores_beyond_float32(s):
+    """Any finite float32 vector is stored (SPEC: NaN/Inf are rejected), so a
+    dot product or l2 distance can exceed float32 (or its square can): the
+    search still answers 200, ranks such points where they belong, gives
+    exact scores where they fit float32 and the largest float32 where not."""
+    fmax = 3.4028234663852886e38
+
+    def as_f32(x):  # scores are float32, written in their shortest form
+        return struct.unpack("<f", struct.pack("<f", x))[0]
+    expect(s.http.put("/collections/h_ovf", {"dimension": 3, "metric": "l2", "index": {"type": "flat"}}), 201)
+    pts = [{"id": "near", "vector": [0.0, 1.0, 0.0]}, {"id": "far", "vector": [1e20, 0.0, 0.0]},
+           {"id": "huge", "vector": [3e38, 3e38, 0.0]}]
+    expect(s.http.post("/collections/h_ovf/points", {"points": pts}), 200)
+    r = expect(s.http.post("/collections/h_ovf/search", {"vector": [-1e20, 0.0, 0.0], "k": 3}), 200)
+    got = [(h["id"], h["score"]) for h in r["results"]]
+    assert [g[0] for g in got] == ["near", "far", "huge"], r
+    assert abs(got[0][1] - 1e20) < 1e14 and abs(got[1][1] - 2e20) < 1e14, got  # squares overflowed float32
+    assert as_f32(got[2][1]) == fmax, got
+    expect(s.http.put("/collections/h_ovf_dot", {"dimension": 2, "metric": "dot"}), 201)
+    pts = [{"id": "big", "vector": [3e38, 3e38]}, {"id": "small", "vector": [0.0, 1.0]}]
+    expect(s.http.post("/collections/h_ovf_dot/points", {"points": pts}), 200)
+    for exact in (True, False):
+        r = expect(s.http.post("/collections/h_ovf_dot/search", {"vector": [1.0, 1.0], "k": 2, "exact": exact}), 200)
+        assert [h["id"] for h in r["results"]] == ["big", "small"], r
+        assert as_f32(r["results"][0]["score"]) == fmax and r["results"][1]["score"] == 1.0, r
+    for c in ("h_ovf", "h_ovf_dot"):
+        expect(s.http.delete("/collections/" + c), 200)
 
 
 def test_reply_above_the_bus_limit(s):
