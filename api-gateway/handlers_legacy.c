@@ -43,7 +43,10 @@ static void send_ok_count(api_ctx *c, const char *msg, uint64_t count)
 }
 
 /* Upserts one point into "default" and answers the legacy shape. */
-static void upsert_one(api_ctx *c, const char *id, const float *vec, uint32_t dim)
+/* field: what the client sent that became the vector ("vector", or for
+ * /upsert-text "text" — its embedding), named in the store's errors. */
+static void upsert_one(api_ctx *c, const char *id, const float *vec, uint32_t dim,
+                       const char *field)
 {
     vx_point p = {.id = id, .vector = vec, .dim = dim};
     vx_request req;
@@ -56,11 +59,14 @@ static void upsert_one(api_ctx *c, const char *id, const float *vec, uint32_t di
     req.body.upsert.create_if_missing = true;
     int rc = upstream_call(c->srv->up, UP_STORE, &req, c->arena, &rep, c->err, sizeof(c->err));
     if (rc) {
-        /* the store names the field of its points array; here it is "vector" */
+        /* the store names the field of its points array */
         const char *msg = c->err;
-        if (strncmp(msg, "points[0].", 10) == 0)
-            msg += 10;
-        api_send_error(c, rc, "%s", msg);
+        if (strncmp(msg, "points[0].vector", 16) == 0)
+            api_send_error(c, rc, "%s%s", field, msg + 16);
+        else if (strncmp(msg, "points[0].", 10) == 0)
+            api_send_error(c, rc, "%s", msg + 10);
+        else
+            api_send_error(c, rc, "%s", msg);
         return;
     }
     char msg[VX_MAX_ID_LEN + 64];
@@ -93,7 +99,7 @@ void h_vector_post(api_ctx *c)
         api_send_error(c, rc, "%s", c->err);
         return;
     }
-    upsert_one(c, id, vec, dim);
+    upsert_one(c, id, vec, dim, "vector");
 }
 
 void h_upsert_text(api_ctx *c)
@@ -106,7 +112,7 @@ void h_upsert_text(api_ctx *c)
     vx_reply er;
     if (api_embed(c, model, &text, 1, &er))
         return;
-    upsert_one(c, id, er.body.embed.vectors, er.body.embed.dim);
+    upsert_one(c, id, er.body.embed.vectors, er.body.embed.dim, "text (its embedding)");
 }
 
 /* 404 in the original's shape. */

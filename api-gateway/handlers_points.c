@@ -193,7 +193,9 @@ static void do_delete(api_ctx *c, vx_delete_req *del, bool single)
     if (api_call(c, UP_STORE, &req, &rep))
         return;
     if (single && rep.body.write.n == 0) {
-        api_send_error(c, VX_ERR_NOT_FOUND, "id: no point with this id in %s", c->name);
+        /* the same words as the store's GET miss */
+        api_send_error(c, VX_ERR_NOT_FOUND, "point '%s' not found in collection '%s'", c->id,
+                       c->name);
         return;
     }
 answer:;

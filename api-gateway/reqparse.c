@@ -147,9 +147,10 @@ int rq_query_get(const char *query, const char *key, vx_arena *a, const char **o
         size_t nlen = eq ? (size_t)(eq - p) : plen;
         if (nlen == klen && memcmp(p, key, klen) == 0) {
             char *v;
+            size_t n;
             const char *vs = eq ? eq + 1 : p + plen;
             size_t vlen = eq ? plen - nlen - 1 : 0;
-            if (decode(vs, vlen, true, a, &v, NULL))
+            if (decode(vs, vlen, true, a, &v, &n) || memchr(v, 0, n)) /* %00 */
                 return VX_ERR_INVALID;
             *out = v;
             return VX_OK;
@@ -316,7 +317,9 @@ int rq_parse_points(const vx_value *body, vx_arena *a, rq_points *out, char *err
             return fail(VX_ERR_INVALID, err, err_len, "points[%u]: must be an object", i);
         const vx_value *id = vx_value_get(p, "id");
         snprintf(field, sizeof(field), "points[%u].id", i);
-        if (!id || id->type != VX_VAL_STRING)
+        if (!id || id->type == VX_VAL_NULL)
+            return fail(VX_ERR_INVALID, err, err_len, "%s: is required", field);
+        if (id->type != VX_VAL_STRING)
             return fail(VX_ERR_INVALID, err, err_len, "%s: must be a string", field);
         if ((rc = rq_check_id(id->u.str.ptr, id->u.str.len, field, err, err_len)))
             return rc;

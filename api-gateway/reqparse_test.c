@@ -75,6 +75,9 @@ TEST(parse_points_errors_name_the_field)
                       "{\"id\": \"b\", \"vector\": [1]}, {\"id\": \"c\", \"vector\": \"x\"}]}",
                       "points[2].vector"));
     ASSERT(points_err("{\"points\": [{\"id\": \"a\", \"vector\": []}]}", "points[0].vector"));
+    ASSERT(points_err("{\"points\": [{\"id\": \"a\", \"vector\": [1]}, {\"vector\": [1]}]}",
+                      "points[1].id: is required"));
+    ASSERT(points_err("{\"points\": [{\"id\": 7, \"vector\": [1]}]}", "points[0].id: must be a string"));
     ASSERT(points_err("{\"points\": [{\"id\": \"a\", \"vector\": [1, \"2\"]}]}",
                       "points[0].vector[1]"));
     ASSERT(points_err("{\"points\": [{\"id\": \"a\", \"vector\": [1, null]}]}",
@@ -235,6 +238,7 @@ TEST(query_strings)
     ASSERT_EQ_INT(rq_query_get("ab=1", "a", &A, &v), VX_ERR_NOT_FOUND);
     ASSERT_EQ_INT(rq_query_get(NULL, "a", &A, &v), VX_ERR_NOT_FOUND);
     ASSERT_EQ_INT(rq_query_get("a=%G1", "a", &A, &v), VX_ERR_INVALID);
+    ASSERT_EQ_INT(rq_query_get("cursor=%00", "cursor", &A, &v), VX_ERR_INVALID); /* not "absent" */
     ASSERT_EQ_INT(rq_query_uint("top_k=7", "top_k", 1, 1000, 5, &A, &n, err, sizeof(err)), VX_OK);
     ASSERT_EQ_INT(n, 7);
     ASSERT_EQ_INT(rq_query_uint("x=1", "top_k", 1, 1000, 5, &A, &n, err, sizeof(err)), VX_OK);

@@ -550,40 +550,71 @@ int coll_delete_filter(collection *c, const vx_value *filter, vx_arena *a, uint3
 
 /* ---- listing ---- */
 
-/* Cursor: "s" + the next slot in base 36 (lowercase). */
-static const char *cursor_encode(vx_arena *a, uint32_t slot)
+/* Cursor: "s" + the next slot in base 36, "." + the collection's tag
+ * (FNV-1a of its name in base 36), all lowercase: a cursor handed to another
+ * collection is refused instead of silently paging from a random place. */
+static uint32_t cursor_tag(const collection *c)
 {
-    char tmp[16];
-    int n = 0;
+    uint32_t h = 2166136261u;
+    for (const char *p = c->cfg.name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h;
+}
+
+static size_t base36(uint32_t v, char *out)
+{
+    char tmp[8];
+    size_t n = 0;
     do {
-        tmp[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[slot % 36];
-        slot /= 36;
-    } while (slot);
-    char *out = vx_arena_alloc(a, (size_t)n + 2);
-    out[0] = 's';
-    for (int i = 0; i < n; i++)
-        out[1 + i] = tmp[n - 1 - i];
+        tmp[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[v % 36];
+        v /= 36;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static const char *cursor_encode(const collection *c, vx_arena *a, uint32_t slot)
+{
+    char *out = vx_arena_alloc(a, 1 + 7 + 1 + 7 + 1);
+    size_t n = 0;
+    out[n++] = 's';
+    n += base36(slot, out + n);
+    out[n++] = '.';
+    n += base36(cursor_tag(c), out + n);
+    out[n] = '\0';
     return out;
 }
 
-static int cursor_decode(const char *s, uint32_t *slot)
+/* Parses one base-36 number of s up to end; false when malformed or > 2^32. */
+static bool parse_base36(const char *s, const char *end, uint32_t *out)
 {
-    if (s[0] != 's' || !s[1])
-        return VX_ERR_INVALID;
     uint64_t v = 0;
-    for (const char *p = s + 1; *p; p++) {
+    if (s == end)
+        return false;
+    for (; s < end; s++) {
         int d;
-        if (*p >= '0' && *p <= '9')
-            d = *p - '0';
-        else if (*p >= 'a' && *p <= 'z')
-            d = *p - 'a' + 10;
+        if (*s >= '0' && *s <= '9')
+            d = *s - '0';
+        else if (*s >= 'a' && *s <= 'z')
+            d = *s - 'a' + 10;
         else
-            return VX_ERR_INVALID;
+            return false;
         v = v * 36 + (uint64_t)d;
         if (v > UINT32_MAX)
-            return VX_ERR_INVALID;
+            return false;
     }
-    *slot = (uint32_t)v;
+    *out = (uint32_t)v;
+    return true;
+}
+
+static int cursor_decode(const collection *c, const char *s, uint32_t *slot)
+{
+    const char *dot = strchr(s, '.');
+    uint32_t tag;
+    if (s[0] != 's' || !dot || !parse_base36(s + 1, dot, slot) ||
+        !parse_base36(dot + 1, dot + strlen(dot), &tag) || tag != cursor_tag(c))
+        return VX_ERR_INVALID;
     return VX_OK;
 }
 
@@ -592,7 +623,7 @@ int coll_list(const collection *c, const char *cursor, uint32_t limit, bool with
 {
     memset(out, 0, sizeof *out);
     uint32_t start = 0;
-    if (cursor && cursor_decode(cursor, &start))
+    if (cursor && cursor_decode(c, cursor, &start))
         return fail(err, err_len, VX_ERR_INVALID, "cursor: not a cursor returned by this collection");
     if (limit < 1 || limit > VX_MAX_LIST_LIMIT)
         return fail(err, err_len, VX_ERR_INVALID, "limit: %u is out of range 1..%d", limit,
@@ -611,7 +642,7 @@ int coll_list(const collection *c, const char *cursor, uint32_t limit, bool with
             p->vector = copy_vec(a, user_row(c, s), c->dim);
         p->metadata = meta_tree(c, s, a);
     }
-    out->next_cursor = s < c->n_slots ? cursor_encode(a, s) : NULL;
+    out->next_cursor = s < c->n_slots ? cursor_encode(c, a, s) : NULL;
     return VX_OK;
 }
 

@@ -253,15 +253,28 @@ TEST(coll_list_pagination_stable_across_writes)
     /* with_vector returns vectors; malformed cursors are refused */
     ASSERT_EQ_INT(coll_list(c, NULL, 5, true, &tu_arena, &page, err, sizeof err), VX_OK);
     ASSERT(page.n_points == 5 && page.points[0].vector && page.next_cursor);
+    const char *tag = strchr(page.next_cursor, '.'); /* this collection's */
+    ASSERT(tag);
     ASSERT_EQ_INT(coll_list(c, "garbage!", 5, false, &tu_arena, &page, err, sizeof err),
                   VX_ERR_INVALID);
     ASSERT(strstr(err, "cursor"));
-    ASSERT_EQ_INT(coll_list(c, "szzzzzzzzzzzz", 5, false, &tu_arena, &page, err, sizeof err),
-                  VX_ERR_INVALID);
-    ASSERT_EQ_INT(coll_list(c, "s", 5, false, &tu_arena, &page, err, sizeof err), VX_ERR_INVALID);
+    char cur[64];
+    snprintf(cur, sizeof cur, "szzzzzzzzzzzz%s", tag);
+    ASSERT_EQ_INT(coll_list(c, cur, 5, false, &tu_arena, &page, err, sizeof err), VX_ERR_INVALID);
+    snprintf(cur, sizeof cur, "s%s", tag);
+    ASSERT_EQ_INT(coll_list(c, cur, 5, false, &tu_arena, &page, err, sizeof err), VX_ERR_INVALID);
+    ASSERT_EQ_INT(coll_list(c, "s5", 5, false, &tu_arena, &page, err, sizeof err), VX_ERR_INVALID);
     /* a cursor past the end is an empty last page */
-    ASSERT_EQ_INT(coll_list(c, "szzzz", 5, false, &tu_arena, &page, err, sizeof err), VX_OK);
+    snprintf(cur, sizeof cur, "szzzz%s", tag);
+    ASSERT_EQ_INT(coll_list(c, cur, 5, false, &tu_arena, &page, err, sizeof err), VX_OK);
     ASSERT(page.n_points == 0 && page.next_cursor == NULL);
+    /* another collection's cursor is refused */
+    collection *other = mk_coll("other", 4, VX_METRIC_L2);
+    ASSERT(other);
+    snprintf(cur, sizeof cur, "s1%s", tag);
+    ASSERT_EQ_INT(coll_list(other, cur, 5, false, &tu_arena, &page, err, sizeof err), VX_ERR_INVALID);
+    ASSERT(strstr(err, "cursor: not a cursor returned by this collection"));
+    coll_destroy(other);
     coll_destroy(c);
 }
 

@@ -168,7 +168,9 @@ def test_delete_by_id(s):
     upsert(s, "pt_delid", [{"id": "a", "vector": [1, 0]}, {"id": "b", "vector": [0, 1]}])
     expect(s.http.delete("/collections/pt_delid/points/a"), 200, "delete")
     expect_error(get(s, "pt_delid", "a"), 404, "not_found")
-    expect_error(s.http.delete("/collections/pt_delid/points/a"), 404, "not_found", what="delete twice")
+    err = expect_error(s.http.delete("/collections/pt_delid/points/a"), 404, "not_found", what="delete twice")
+    # the same words as a GET miss
+    assert err["message"] == expect_error(get(s, "pt_delid", "a"), 404)["message"], err
     assert count(s, "pt_delid") == 1
     expect_error(s.http.delete("/collections/pt_nocoll/points/a"), 404, "not_found", what="missing collection")
     expect_error(get(s, "pt_nocoll", "a"), 404, "not_found")
@@ -247,8 +249,15 @@ def test_list_pages_everything_once(s):
         "order is not stable"
     body = expect(s.http.get("/collections/pt_list/points"), 200, "default limit")
     assert len(body["points"]) == 53 and body["next_cursor"] is None, "default limit is 100"
-    for q in ("limit=0", "limit=1001", "limit=x", "limit=-1", "cursor=garbage%00", "cursor=" + "z" * 600):
+    for q in ("limit=0", "limit=1001", "limit=x", "limit=-1", "cursor=garbage%00", "cursor=" + "z" * 600,
+              "cursor=%00"):
         expect_error(s.http.get("/collections/pt_list/points?" + q), 400, what=q)
+    # a cursor belongs to its collection: another one refuses it
+    cur = list_page(s, "pt_list", 5)[1]
+    make(s, "pt_list_other", 2)
+    upsert(s, "pt_list_other", [{"id": "o%d" % i, "vector": [1, float(i)]} for i in range(10)])
+    expect_error(s.http.get("/collections/pt_list_other/points?limit=5&cursor=" + quote_id(cur)), 400,
+                 mentions="cursor")
 
 
 def test_list_with_writes_between_pages(s):

@@ -249,6 +249,13 @@ def test_upsert_text_and_search_text(s):
         assert len(res) == 3, "query top_k wins: %r" % res
         assert res[0]["id"] == want, "%r ranked %r first, want %r" % (query, [h["id"] for h in res], want)
         assert res[0]["score"] > res[1]["score"], res
+    # /vector of another dimension into the 512-d default names its vector;
+    # /upsert-text into a default of another dimension names the text
+    expect_error(s.http.post("/vector", {"id": "v3", "vector": [1, 2, 3]}), 400, mentions="vector: dimension 3")
+    expect(s.http.delete("/collections/default"), 200)
+    expect(s.http.post("/vector", {"id": "v3", "vector": [1, 2, 3]}), 200)
+    err = expect_error(s.http.post("/upsert-text", {"id": "t", "text": "hello"}), 400, mentions="text")
+    assert "points[0]" not in err["message"] and not err["message"].startswith("vector"), err
 
 
 @vx.fresh
