@@ -218,18 +218,17 @@ def test_store_stops_while_a_client_does_not_read(s):
     reads them must not keep the store from stopping: its replies wait for a
     pipe that makes no progress (a once-seen hang in shutdown). The store
     exits within its close grace period plus a poll."""
-    dim = 4096
+    dim, n = 1024, 300  # replies of ~1.2 MB: far more than the socket buffers hold
     expect(s.http.put("/collections/unread", {"dimension": dim, "metric": "dot"}), 201)
     vec = [((d * 5) % 11) / 4.0 for d in range(dim)]
-    for b in range(5):
-        pts = [{"id": "u%d" % (b * 200 + i), "vector": vec} for i in range(200)]
-        expect(s.http.post("/collections/unread/points", {"points": pts}), 200)
+    pts = [{"id": "u%d" % i, "vector": vec} for i in range(n)]
+    expect(s.http.post("/collections/unread/points", {"points": pts}), 200)
     c = vxwire.ReqClient(s.store_url)
     c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     try:
-        body = {"collection": "unread", "vector": struct.pack("<%df" % dim, *vec), "k": 1000,
+        body = {"collection": "unread", "vector": struct.pack("<%df" % dim, *vec), "k": n,
                 "with_vector": True}
-        for _ in range(4):  # ~16 MB each; the client reads none of them
+        for _ in range(4):  # the client reads none of them
             c.send_raw(vxwire.pack([1, 30, 5, 0, body]))
         time.sleep(1.0)
         t0 = time.time()
