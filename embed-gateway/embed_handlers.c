@@ -53,6 +53,7 @@ struct embed_service {
     embed_provider_options popt;
     model_slot *slots; /* per registry model */
     atomic_ullong requests, embed_requests, texts, errors, compute_us;
+    atomic_ullong provider_errors; /* failed calls to a remote provider (after its retries) */
 };
 
 static char *dup_reason(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -190,10 +191,13 @@ static int compute(embed_service *s, const registry_model *m, const char **texts
                    float *out, char *err, size_t err_len)
 {
     model_slot *slot = &s->slots[m - s->cfg.reg->models];
-    if (slot->co)
-        return coalescer_embed(slot->co, texts, k, deadline, out, err, err_len);
-    if (slot->remote)
-        return remote_provider_embed(slot->remote, texts, k, deadline, out, err, err_len);
+    if (slot->co || slot->remote) {
+        int rc = slot->co ? coalescer_embed(slot->co, texts, k, deadline, out, err, err_len)
+                          : remote_provider_embed(slot->remote, texts, k, deadline, out, err, err_len);
+        if (rc != VX_OK && slot->remote)
+            atomic_fetch_add(&s->provider_errors, 1);
+        return rc;
+    }
     if (slot->py)
         return python_worker_embed(slot->py, texts, k, deadline, out, err, err_len);
     for (uint32_t first = 0; first < k; first += EMBED_SLICE) {
@@ -403,7 +407,7 @@ static void put_int(vx_member *mem, vx_arena *a, const char *key, int64_t v)
 
 static void do_health(embed_service *s, vx_reply *rep, vx_arena *a)
 {
-    enum { N = 12 };
+    enum { N = 13 };
     vx_value *stats = vx_arena_alloc(a, sizeof *stats);
     vx_member *mem = vx_arena_alloc(a, sizeof *mem * N);
     embed_cache_stats cs = {0};
@@ -423,6 +427,7 @@ static void do_health(embed_service *s, vx_reply *rep, vx_arena *a)
     put_int(&mem[k++], a, "embed_requests", (int64_t)atomic_load(&s->embed_requests));
     put_int(&mem[k++], a, "texts_embedded", (int64_t)atomic_load(&s->texts));
     put_int(&mem[k++], a, "errors", (int64_t)atomic_load(&s->errors));
+    put_int(&mem[k++], a, "provider_errors", (int64_t)atomic_load(&s->provider_errors));
     put_int(&mem[k++], a, "embed_time_us", (int64_t)atomic_load(&s->compute_us));
     put_int(&mem[k++], a, "cache_hits", (int64_t)cs.hits);
     put_int(&mem[k++], a, "cache_misses", (int64_t)cs.misses);

@@ -153,6 +153,14 @@ void coll_destroy(collection *c)
 const vx_coll_config *coll_config(const collection *c) { return &c->cfg; }
 uint64_t coll_count(const collection *c) { return c->count; }
 
+uint64_t coll_memory_bytes(const collection *c)
+{
+    size_t row = (size_t)c->dim * sizeof(float);
+    uint64_t mem = sizeof *c + (uint64_t)c->cap * row * (c->raw ? 2 : 1);
+    mem += (uint64_t)c->cap * (sizeof *c->meta + sizeof *c->meta_len) + (c->cap / 64) * 8;
+    return mem + c->meta_bytes + idmap_memory_bytes(c->ids) + coll_index_memory_bytes(c->ann);
+}
+
 void coll_info(const collection *c, vx_arena *a, vx_coll_info *out)
 {
     memset(out, 0, sizeof *out);
@@ -160,11 +168,7 @@ void coll_info(const collection *c, vx_arena *a, vx_coll_info *out)
     out->config.name = vx_arena_strdup(a, c->cfg.name);
     out->config.model = c->cfg.model ? vx_arena_strdup(a, c->cfg.model) : NULL;
     out->count = c->count;
-    size_t row = (size_t)c->dim * sizeof(float);
-    uint64_t mem = sizeof *c + (uint64_t)c->cap * row * (c->raw ? 2 : 1);
-    mem += (uint64_t)c->cap * (sizeof *c->meta + sizeof *c->meta_len) + (c->cap / 64) * 8;
-    mem += c->meta_bytes + idmap_memory_bytes(c->ids) + coll_index_memory_bytes(c->ann);
-    out->memory_bytes = mem;
+    out->memory_bytes = coll_memory_bytes(c);
 }
 
 /* ---- validation ---- */

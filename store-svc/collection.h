@@ -53,7 +53,9 @@ void coll_destroy(collection *c); /* NULL is a no-op */
 /* Strings point into the collection (valid while it lives). */
 const vx_coll_config *coll_config(const collection *c);
 uint64_t coll_count(const collection *c);
-/* Config copied into arena a, count, memory_bytes (slabs + metadata + idmap). */
+/* Bytes held: vector slabs, metadata, id map and index. */
+uint64_t coll_memory_bytes(const collection *c);
+/* Config copied into arena a, count, memory_bytes (coll_memory_bytes). */
 void coll_info(const collection *c, vx_arena *a, vx_coll_info *out);
 
 /* Validates every point (id: 1..VX_MAX_ID_LEN bytes of UTF-8; vector:

@@ -136,18 +136,23 @@ static void obj_add_int(vx_value *o, const char *key, int64_t i)
 
 static int hd_health(hd_ctx *c)
 {
-    uint64_t colls, pts;
-    store_stats(c->h->st, &colls, &pts);
-    vx_value *stats = mk_obj(c->a, 6);
+    /* the keys the gateway's /metrics reads (api-gateway/metrics.c) */
+    uint64_t colls, pts, mem;
+    store_stats(c->h->st, &colls, &pts, &mem);
+    vx_value *stats = mk_obj(c->a, 10);
     obj_add_int(stats, "collections", (int64_t)colls);
     obj_add_int(stats, "points", (int64_t)pts);
+    obj_add_int(stats, "memory_bytes", (int64_t)mem);
     if (c->h->p) {
         wal_stats ws;
         wal_get_stats(pers_wal(c->h->p), &ws);
         obj_add_int(stats, "wal_last_lsn", (int64_t)ws.last_lsn);
         obj_add_int(stats, "wal_durable_lsn", (int64_t)ws.durable_lsn);
         obj_add_int(stats, "wal_records", (int64_t)ws.records);
+        obj_add_int(stats, "wal_bytes", (int64_t)ws.bytes);
         obj_add_int(stats, "wal_fsyncs", (int64_t)ws.fsyncs);
+        obj_add_int(stats, "wal_fsync_ns_total", (int64_t)ws.fsync_ns_total);
+        obj_add_int(stats, "wal_fsync_ns_max", (int64_t)ws.fsync_ns_max);
     }
     c->rep->body.health.service = "store";
     c->rep->body.health.version = STORE_SERVICE_VERSION;

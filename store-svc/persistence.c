@@ -277,7 +277,7 @@ int pers_open(pers **out, store *st, const pers_opts *o, pers_summary *sum_out, 
     /* 5. leftovers */
     if (snap_prune(o->dir, 2, NULL) != VX_OK)
         VX_WARN("recovery: cannot prune old snapshots in %s", o->dir);
-    store_stats(st, &sum.collections, &sum.points);
+    store_stats(st, &sum.collections, &sum.points, NULL);
     sum.total_ms = vx_now_ms() - t0;
     store_set_log(st, log_hook, p);
     vx_arena_fini(&x.a);

@@ -319,11 +319,11 @@ void store_list(store *s, vx_arena *a, vx_coll_info **out, uint32_t *n)
     *n = k;
 }
 
-void store_stats(store *s, uint64_t *n_colls, uint64_t *n_points)
+void store_stats(store *s, uint64_t *n_colls, uint64_t *n_points, uint64_t *memory_bytes)
 {
     /* References under the registry lock, then each entry's read lock
      * without it (never registry → entry nesting: see store_drop_lsn). */
-    uint64_t pts = 0, colls = 0;
+    uint64_t pts = 0, colls = 0, mem = 0;
     pthread_rwlock_rdlock(&s->lock);
     uint32_t cnt = s->n;
     store_entry **es = malloc((cnt ? cnt : 1) * sizeof *es);
@@ -337,6 +337,7 @@ void store_stats(store *s, uint64_t *n_colls, uint64_t *n_points)
         if (!es[i]->dropped) {
             colls++;
             pts += coll_count(es[i]->coll);
+            mem += coll_memory_bytes(es[i]->coll);
         }
         pthread_rwlock_unlock(&es[i]->lock);
         entry_unref(es[i]);
@@ -344,6 +345,8 @@ void store_stats(store *s, uint64_t *n_colls, uint64_t *n_points)
     free(es);
     *n_colls = colls;
     *n_points = pts;
+    if (memory_bytes)
+        *memory_bytes = mem;
 }
 
 static int lock_entry(store_entry *e, bool write, store_ref **out)

@@ -70,8 +70,8 @@ int store_drop_lsn(store *s, const char *name, uint64_t *lsn);
 int store_insert(store *s, collection *c, uint64_t applied_lsn);
 /* Info of every collection, in name order, copied into a. */
 void store_list(store *s, vx_arena *a, vx_coll_info **out, uint32_t *n);
-/* Totals for health/metrics. */
-void store_stats(store *s, uint64_t *n_colls, uint64_t *n_points);
+/* Totals for health/metrics; memory_bytes (coll_memory_bytes summed) may be NULL. */
+void store_stats(store *s, uint64_t *n_colls, uint64_t *n_points, uint64_t *memory_bytes);
 
 /* Finds name, takes a reference and locks the collection for reading
  * (write = false) or writing. VX_ERR_NOT_FOUND when absent. */

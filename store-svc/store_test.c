@@ -79,7 +79,7 @@ TEST(store_create_idempotent_conflict_drop)
     ASSERT(created);
     store_release(r);
     uint64_t nc, np;
-    store_stats(s, &nc, &np);
+    store_stats(s, &nc, &np, NULL);
     ASSERT_EQ_INT(nc, 2);
     ASSERT_EQ_INT(np, 0);
     store_close(s);

@@ -112,11 +112,23 @@ def test_500_then_success(s):
     assert STUB.control("stats")["requests"] == 3
 
 
+def provider_errors(s):
+    r = s.http.get("/metrics")
+    assert r.status == 200, r
+    for line in r.text.splitlines():
+        if line.startswith("vectron_embed_provider_errors_total "):
+            return float(line.split()[1])
+    raise AssertionError("vectron_embed_provider_errors_total is not reported (docs/SECURITY.md)")
+
+
 def test_persistent_503_is_bad_gateway_after_bounded_retries(s):
     STUB.mode(mode="status", status=503)
+    before = provider_errors(s)
     r = s.http.post("/embed", {"text": "always down", "model": "cohere-english"})
     expect_error(r, 502, "bad_gateway", mentions="cohere")
     assert STUB.control("stats")["requests"] == 3
+    # one failed call (after its retries), in the metrics
+    assert provider_errors(s) == before + 1, (before, provider_errors(s))
 
 
 def test_bad_answers_are_502_naming_the_provider(s):

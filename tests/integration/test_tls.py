@@ -522,6 +522,16 @@ def test_metrics_through_proxy(s):
             "GET /health counted %r -> %r" % (before.get(key), after.get(key))
         up = ("vectron_service_up", frozenset({"service": "store"}.items()))
         assert after.get(up) == 1, "vectron_service_up{service=store}: %r" % after.get(up)
+        # the store's own series (docs/SECURITY.md), after a logged write
+        expect(proxy.request("PUT", "/collections/m_tls", {"dimension": 2}), 201)
+        expect(proxy.request("POST", "/collections/m_tls/points",
+                             {"points": [{"id": "a", "vector": [1, 2]}]}), 200)
+        after, types = parse_exposition(proxy.request("GET", "/metrics").text)
+        plain = {name: v for (name, labels), v in after.items() if not labels}
+        for fam in ("vectron_store_memory_bytes", "vectron_store_wal_bytes_total",
+                    "vectron_store_wal_fsync_seconds_sum", "vectron_store_wal_fsync_seconds_count",
+                    "vectron_store_wal_fsync_max_seconds"):
+            assert plain.get(fam, 0) > 0, "%s: %r (documented, must be reported)" % (fam, plain.get(fam))
     finally:
         proxy.stop()
 
