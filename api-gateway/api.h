@@ -92,6 +92,13 @@ bool api_is_json_type(const char *content_type);
 
 /* A store/embed call; on failure answers the error and returns it. */
 int api_call(api_ctx *c, up_target t, vx_request *req, vx_reply *rep);
+/* How long GET /health and GET /metrics wait for a service's HEALTH reply:
+ * a hung (not dead) backend must not hold a load balancer's health check
+ * for the whole request timeout. */
+#define API_HEALTH_TIMEOUT_MS 1000
+/* One HEALTH call to t within API_HEALTH_TIMEOUT_MS (handlers_ops.c);
+ * true when it answered. Answers nothing to the client. */
+bool api_ping(api_ctx *c, up_target t, vx_reply *rep);
 /* Embeds n texts with model (NULL: default). vectors is n x *dim. On failure
  * answers the error (embed down → 503 embedding_unavailable) and returns it. */
 int api_embed(api_ctx *c, const char *model, const char **texts, uint32_t n, vx_reply *rep);

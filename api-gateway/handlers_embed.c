@@ -173,21 +173,12 @@ void h_models(api_ctx *c)
     vx_buf_free(&b);
 }
 
-/* "ok" when the service answers a HEALTH request. */
-static bool service_ok(api_ctx *c, up_target t)
-{
-    if (!upstream_connected(c->srv->up, t))
-        return false;
-    vx_request req;
-    vx_reply rep;
-    memset(&req, 0, sizeof(req));
-    req.type = VX_MSG_HEALTH;
-    return upstream_call(c->srv->up, t, &req, c->arena, &rep, c->err, sizeof(c->err)) == VX_OK;
-}
-
+/* "ok" for a service that answers a HEALTH request within
+ * API_HEALTH_TIMEOUT_MS, else "unavailable" (dead or hung). */
 void h_health(api_ctx *c)
 {
-    bool store = service_ok(c, UP_STORE), embed = service_ok(c, UP_EMBED);
+    vx_reply rep;
+    bool store = api_ping(c, UP_STORE, &rep), embed = api_ping(c, UP_EMBED, &rep);
     vx_buf b = VX_BUF_INIT;
     vx_jsonw w;
     vx_jsonw_init(&w, &b);

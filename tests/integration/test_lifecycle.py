@@ -138,6 +138,30 @@ def test_store_down_then_back(s):
 
 
 @vx.fresh
+def test_health_with_a_hung_store(s):
+    """A hung (not dead) store: /health and /metrics answer within about a
+    second (API_HEALTH_TIMEOUT_MS), not after the whole request timeout, so a
+    load balancer's health check does not time out; once the store runs
+    again it is "ok" at once."""
+    expect(s.http.get("/health"), 200)
+    os.kill(s.store.p.pid, signal.SIGSTOP)
+    try:
+        for path in ("/health", "/metrics"):
+            t0 = time.time()
+            r = s.http.get(path)
+            took = time.time() - t0
+            assert r.status == 200, r
+            assert took < 3.0, "%s took %.1f s with the store hung" % (path, took)
+        assert expect(s.http.get("/health"), 200)["services"]["store"] == "unavailable"
+    finally:
+        os.kill(s.store.p.pid, signal.SIGCONT)
+    deadline = time.time() + 5
+    while expect(s.http.get("/health"), 200)["services"]["store"] != "ok":
+        assert time.time() < deadline, "the store is not ok 5 s after SIGCONT"
+        time.sleep(0.1)
+
+
+@vx.fresh
 def test_store_killed_mid_traffic(s):
     # kill -9 of the store while a client writes: every request in flight or
     # after ends within 5 s with 200 (before the kill), 503 or 504 (JSON),
