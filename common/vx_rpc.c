@@ -92,6 +92,7 @@ typedef struct vx_rpc_worker {
     nng_aio *aio;
     pthread_t thread;
     bool started;
+    atomic_bool receiving; /* waiting for a request: close may cancel that at once */
 } vx_rpc_worker;
 
 struct vx_rpc_server {
@@ -104,10 +105,13 @@ struct vx_rpc_server {
     atomic_bool stopping; /* set by close: workers exit after their current request */
 };
 
-/* Idle workers wake this often to notice a close. Closing the socket under a
- * worker that is between its handler and nng_ctx_send made nng 1.5.2 panic
+/* Idle workers wait for a request without a timeout (no wake-ups while
+ * idle); close cancels their receive, re-trying every VX_RPC_STOP_POLL_MS
+ * until each worker has exited (a cancel that lands just before a worker
+ * starts its receive is lost; the next one is not). Closing the socket under
+ * a worker that is between its handler and nng_ctx_send made nng 1.5.2 panic
  * (use of a freed ctx), so close stops the workers first, then the socket. */
-#define VX_RPC_STOP_POLL_MS 200
+#define VX_RPC_STOP_POLL_MS 100
 /* A reply send only queues the message on the peer's pipe; one that has not
  * completed after this long (a peer that stopped reading, a pipe torn down
  * under it) is dropped, so it cannot hold a worker forever: the client has
@@ -122,13 +126,15 @@ static void *vx_rpc_worker_main(void *p)
     vx_rpc_worker *w = p;
     vx_buf reply = VX_BUF_INIT;
     while (!atomic_load(&w->srv->stopping)) {
-        nng_aio_set_timeout(w->aio, VX_RPC_STOP_POLL_MS);
+        nng_aio_set_timeout(w->aio, NNG_DURATION_INFINITE);
+        atomic_store(&w->receiving, true);
+        if (atomic_load(&w->srv->stopping))
+            break;
         nng_ctx_recv(w->ctx, w->aio);
         nng_aio_wait(w->aio);
+        atomic_store(&w->receiving, false);
         int rv = nng_aio_result(w->aio);
-        if (rv == NNG_ETIMEDOUT)
-            continue;
-        if (rv == NNG_ECLOSED)
+        if (rv == NNG_ECLOSED || (rv == NNG_ECANCELED && atomic_load(&w->srv->stopping)))
             break;
         if (rv != 0) {
             VX_WARN("rpc server: receive failed: %s", nng_strerror(rv));
@@ -262,21 +268,27 @@ fail:
 
 int vx_rpc_server_port(const vx_rpc_server *s) { return s ? s->port : -1; }
 
-/* Joins a worker that was told to stop, waiting until grace_until (one
- * deadline for all workers, CLOCK_REALTIME). After it, it cancels the
- * worker's aio every poll period: a pending send then fails and the worker
- * exits (a cancel while the handler runs does nothing, so a long request
- * still finishes). */
+/* Joins a worker that was told to stop. Every poll period it cancels the
+ * worker's receive if it is waiting for a request; after grace_until (one
+ * deadline for all workers, CLOCK_REALTIME) it cancels whatever the worker
+ * waits for: a pending send then fails and the worker exits. A cancel while
+ * the handler runs does nothing, so a long request still finishes. */
 static void vx_rpc_worker_join(vx_rpc_worker *w, const struct timespec *grace_until)
 {
-    if (pthread_timedjoin_np(w->thread, NULL, grace_until) == 0)
-        return;
-    VX_WARN("rpc server: a worker is still busy %d ms after close; cancelling its pending send",
-            VX_RPC_CLOSE_GRACE_MS);
+    bool warned = false;
     for (;;) {
-        nng_aio_cancel(w->aio);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        bool late = now.tv_sec > grace_until->tv_sec ||
+                    (now.tv_sec == grace_until->tv_sec && now.tv_nsec >= grace_until->tv_nsec);
+        if (late && !warned) {
+            VX_WARN("rpc server: a worker is still busy %d ms after close; cancelling its "
+                    "pending send", VX_RPC_CLOSE_GRACE_MS);
+            warned = true;
+        }
+        if (late || atomic_load(&w->receiving))
+            nng_aio_cancel(w->aio);
+        struct timespec until = now;
         until.tv_nsec += VX_RPC_STOP_POLL_MS * 1000000L;
         if (until.tv_nsec >= 1000000000L) {
             until.tv_sec++;
@@ -291,10 +303,10 @@ void vx_rpc_server_close(vx_rpc_server *s)
 {
     if (!s)
         return;
-    /* Workers finish the request they are serving (its reply is sent, or
-     * after VX_RPC_CLOSE_GRACE_MS its pending send is cancelled), notice the
-     * flag within VX_RPC_STOP_POLL_MS and exit; only then is the socket (and
-     * every ctx with it) closed. */
+    /* Idle workers have their receive cancelled; busy ones finish the
+     * request they are serving (its reply is sent, or after
+     * VX_RPC_CLOSE_GRACE_MS its pending send is cancelled) and exit; only
+     * then is the socket (and every ctx with it) closed. */
     atomic_store(&s->stopping, true);
     struct timespec grace_until;
     clock_gettime(CLOCK_REALTIME, &grace_until);
