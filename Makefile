@@ -156,6 +156,29 @@ tsan-test:
 crash-test: all
 	@VX_BIN=$(abspath $(BIN)) scripts/crash-test.sh
 
+# ---- install: what deploy/systemd/*.service run (see deploy/README.md) ---------
+# make install [PREFIX=/usr/local] [SYSCONFDIR=/etc] [DESTDIR=staging root]
+# Binaries in PREFIX/bin; the built-in model and the Python worker in
+# PREFIX/share/vectron; the registry in SYSCONFDIR/vectron (an existing one is
+# kept); the units in PREFIX/lib/systemd/system. Creates no user and starts
+# nothing: deploy/README.md lists those steps.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+install: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vectron \
+	  $(DESTDIR)$(SYSCONFDIR)/vectron $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0755 $(BIN)/vectron-store $(BIN)/vectron-embed $(BIN)/vectron-api \
+	  $(BIN)/vectron-check $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 models/use-lite/use-lite.bin $(DESTDIR)$(PREFIX)/share/vectron/
+	install -m 0644 embed-gateway/workers/worker.py $(DESTDIR)$(PREFIX)/share/vectron/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/vectron/models.json ] || \
+	  install -m 0644 deploy/config/models.json $(DESTDIR)$(SYSCONFDIR)/vectron/
+	for u in store embed api; do \
+	  sed -e 's|/usr/local/|$(PREFIX)/|g' -e 's|/etc/vectron/|$(SYSCONFDIR)/vectron/|g' \
+	    deploy/systemd/vectron-$$u.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/vectron-$$u.service; \
+	done
+
 clean:
 	rm -rf build build-san build-fuzz build-tsan
 

@@ -45,7 +45,8 @@ vx_config_result api_config_load(api_config *c, int argc, char **argv)
          1000000, NULL, "requests per second per API key (or client address); 0 = no limit",
          false},
         {"rate_burst", "VECTRON_RATE_BURST", "--rate-burst", VX_CONF_INT, &c->rate_burst, "0", 0,
-         1000000, NULL, "requests allowed at once above the rate; 0 = the rate (at least 1)",
+         1000000, NULL, "bucket size: requests allowed back to back before the rate applies; "
+         "0 = the rate (at least 1)",
          false},
         {"trusted_proxies", "VECTRON_TRUSTED_PROXIES", "--trusted-proxies", VX_CONF_STRING,
          &c->trusted_proxies, "", 0, 0, NULL,
@@ -75,5 +76,9 @@ vx_config_result api_config_load(api_config *c, int argc, char **argv)
                                              "ef " STR(VX_HNSW_EF_MIN) ".." STR(VX_HNSW_EF_MAX)
                           ", JSON nesting <= " STR(VX_VALUE_MAX_DEPTH) " levels, metadata <= " STR(
                               VX_MAX_METADATA_BYTES) " bytes packed, request body <= "
-                                                     "--max-body-bytes.");
+                                                     "--max-body-bytes.\n"
+                          "API keys come from the environment only (a flag would show in ps): "
+                          "VECTRON_API_KEYS=\"role:key,...\" (roles read, write, admin) or "
+                          "VECTRON_API_KEYS_FILE=PATH (one role:key per line; refused when world-writable); "
+                          "without either, auth is off. See docs/SECURITY.md.");
 }

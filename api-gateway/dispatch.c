@@ -98,7 +98,7 @@ void api_send_error(api_ctx *c, int code, const char *fmt, ...)
     const char *extra[] = {"X-Request-Id", c->request_id, "Retry-After", retry, NULL};
     if (st == 401) {
         extra[2] = "WWW-Authenticate";
-        extra[3] = "Bearer";
+        extra[3] = "Bearer realm=\"vectron\"";
     } else if (st != 503 && st != 429) {
         extra[2] = NULL;
     }
@@ -304,6 +304,23 @@ static void set_request_id(api_ctx *c)
                  (unsigned long long)atomic_fetch_add(&counter, 1) + 1);
 }
 
+/* The access log names a matched route by its pattern (ids in paths stay out
+ * of the log); an unmatched path is logged as sent, truncated, with
+ * anything but printable ASCII as '?' (no log injection), so 404s can be
+ * traced. */
+static const char *log_target(const char *pattern, const char *path, char *buf, size_t len)
+{
+    if (pattern)
+        return pattern;
+    size_t n = 0;
+    for (; path && path[n] && n + 4 < len; n++)
+        buf[n] = path[n] > ' ' && path[n] < 0x7f ? path[n] : '?';
+    if (path && path[n])
+        buf[n++] = '.', buf[n++] = '.', buf[n++] = '.';
+    buf[n] = '\0';
+    return n ? buf : "-";
+}
+
 void api_handle(void *arg, web_req *req)
 {
     api_server *srv = arg;
@@ -364,7 +381,9 @@ void api_handle(void *arg, web_req *req)
                                 c.status, (double)ns * 1e-9);
         metrics_request_end(srv->metrics);
     }
-    VX_INFO("%s %s %d %.3f ms id=%s client=%s%s%s", method, pattern ? pattern : "-", c.status,
+    char target[128];
+    VX_INFO("%s %s %d %.3f ms id=%s client=%s%s%s", method,
+            log_target(pattern, web_path(req), target, sizeof(target)), c.status,
             (double)ns / 1e6, c.request_id, c.client[0] ? c.client : "-",
             c.key_id[0] ? " key=" : "", c.key_id);
     vx_arena_fini(&arena);

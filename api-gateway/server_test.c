@@ -180,7 +180,8 @@ TEST(server_roles_per_route)
     ASSERT_EQ_INT(http(&g, "HEAD", "/health", NULL, NULL, r, sizeof r), 200); /* no body */
     ASSERT_MSG(strstr(r, "\r\n\r\n") && strstr(r, "\r\n\r\n")[4] == '\0', "%s", r);
     ASSERT_EQ_INT(http(&g, "GET", "/collections", NULL, NULL, r, sizeof r), 401);
-    ASSERT_MSG(strstr(r, "WWW-Authenticate: Bearer") && strstr(r, "\"unauthorized\""), "%s", r);
+    ASSERT_MSG(strstr(r, "WWW-Authenticate: Bearer realm=\"vectron\"") && strstr(r, "\"unauthorized\""),
+               "%s", r);
     ASSERT_EQ_INT(http(&g, "GET", "/collections", "Authorization: Bearer wrong-key-0123456789\r\n",
                        NULL, r, sizeof r),
                   401);

@@ -293,6 +293,14 @@ def test_unknown_routes_and_methods(s):
         expect_error(s.http.request(method, path, body=b"{}"), 405, "method_not_allowed",
                      what="%s %s" % (method, path))
     assert expect(s.http.get("/collections/h_base"), 200)["count"] == len(BASE)
+    # a 404 can be traced in the access log: the unmatched path is logged
+    # (a matched route is logged by its pattern, which keeps ids out)
+    expect_error(s.http.get("/no-such-route-%s" % os.getpid()), 404)
+    deadline = time.time() + 2
+    want = "GET /no-such-route-%s 404" % os.getpid()
+    while want not in open(s.api.log_path, encoding="utf-8", errors="replace").read():
+        assert time.time() < deadline, "access log has no %r" % want
+        time.sleep(0.05)
 
 
 def test_empty_post_bodies(s):

@@ -265,6 +265,57 @@ def test_store_stops_while_a_client_does_not_read(s):
     assert took < 10, "the store took %.1f s to stop" % took
 
 
+def test_make_install_runs_what_the_units_name(_):
+    """`make install` (staged in DESTDIR, PREFIX /opt/vectron) puts every file
+    the installed systemd units name where they name it, and the three
+    services started with the units' ExecStart lines (bus and port added)
+    serve: health ok, text embedded by the installed model."""
+    tmp = tempfile.mkdtemp(prefix="vxinstall.")
+    procs = []
+    try:
+        dest = os.path.join(tmp, "root")
+        r = subprocess.run(["make", "--no-print-directory", "install", "DESTDIR=" + dest,
+                            "PREFIX=/opt/vectron"], cwd=vx.REPO_ROOT, capture_output=True, timeout=600)
+        assert r.returncode == 0, (r.stdout + r.stderr).decode("utf-8", "replace")[-2000:]
+        units = os.path.join(dest, "opt/vectron/lib/systemd/system")
+        argv = {}
+        for svc in ("store", "embed", "api"):
+            with open(os.path.join(units, "vectron-%s.service" % svc)) as f:
+                line = [l for l in f if l.startswith("ExecStart=")][0]
+            words = line[len("ExecStart="):].split()
+            # absolute paths live under DESTDIR; the store's data dir is ours
+            argv[svc] = [dest + w if w.startswith(("/opt/", "/etc/")) else w for w in words]
+            assert argv[svc][0].startswith(dest + "/opt/vectron/bin/"), words
+            for w in argv[svc]:
+                if w.startswith(dest):
+                    assert os.path.exists(w), "%s names %s, which make install did not install" % (svc, w)
+        argv["store"] = [a if a != "/var/lib/vectron" else os.path.join(tmp, "data") for a in argv["store"]]
+        store_url, embed_url = "ipc://%s/s.sock" % tmp, "ipc://%s/e.sock" % tmp
+        port = vx.free_port()
+        argv["store"] += ["--listen", store_url, "--events-url", "ipc://%s/ev.sock" % tmp]
+        argv["embed"] += ["--listen", embed_url]
+        argv["api"] += ["--store-url", store_url, "--embed-url", embed_url, "--port", str(port)]
+        for svc in ("store", "embed", "api"):
+            procs.append(vx.Proc(svc, argv[svc], os.path.join(tmp, svc + ".log")))
+        deadline = time.time() + 20
+        while True:
+            try:
+                h = vx.Client(port, timeout=2).get("/health")
+                if h.status == 200 and h.json["status"] == "ok":
+                    break
+            except OSError:
+                pass
+            assert time.time() < deadline, "installed services not healthy: %s" % open(
+                os.path.join(tmp, "api.log")).read()[-1500:]
+            time.sleep(0.1)
+        e = expect(vx.Client(port).post("/embed", {"text": "installed"}), 200)
+        assert e["dimensions"] == 512 and len(e["embedding"]) == 512, e
+    finally:
+        problems = [p.stop() for p in reversed(procs)]
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert not any(problems), problems
+
+
 def _poll_values(path):
     with open(path, "rb") as f:
         data = f.read()
