@@ -34,6 +34,10 @@
 
 #define API_VERSION "0.1.0"
 #define API_DEFAULT_COLLECTION "default"
+/* /benchmark's scratch collections: API_BENCH_PREFIX + 16 hex digits; PUT
+ * refuses names with the prefix (handlers_bench.c sweeps leftovers). */
+#define API_BENCH_PREFIX "_vx_bench_"
+bool api_is_bench_scratch_name(const char *name);
 
 typedef struct api_server {
     const api_config *cfg;

@@ -11,7 +11,15 @@
  * "search" times search_count k=10 searches with random queries.
  * "persistence": with test_persistence, a POINTS_GET of every inserted
  * vector (read-back), else null.
+ *
+ * A run cut short by a crash of the store or the gateway cannot delete its
+ * scratch collection, which the store has logged. So each run first removes
+ * every "_vx_bench_<16 hex>" collection that is not a run in flight in this
+ * gateway (PUT refuses that prefix, so these are only ever ours). With
+ * several gateways on one store, a sweep may remove another gateway's
+ * in-flight scratch collection; that run then fails with 404.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -24,6 +32,83 @@
 #define API_BENCH_MAX_VECTORS 100000
 #define API_BENCH_MAX_SEARCHES 10000
 #define API_BENCH_MAX_FLOATS 50000000ull
+#define API_BENCH_MAX_RUNNING 8 /* concurrent runs per gateway (503 beyond) */
+
+/* Scratch collections of the runs in flight in this process. */
+static pthread_mutex_t bench_mu = PTHREAD_MUTEX_INITIALIZER;
+static char bench_running[API_BENCH_MAX_RUNNING][32];
+
+/* Records name as in flight; false when API_BENCH_MAX_RUNNING already run. */
+static bool bench_register(const char *name)
+{
+    bool ok = false;
+    pthread_mutex_lock(&bench_mu);
+    for (int i = 0; i < API_BENCH_MAX_RUNNING && !ok; i++)
+        if (!bench_running[i][0]) {
+            snprintf(bench_running[i], sizeof bench_running[i], "%s", name);
+            ok = true;
+        }
+    pthread_mutex_unlock(&bench_mu);
+    return ok;
+}
+
+static void bench_unregister(const char *name)
+{
+    pthread_mutex_lock(&bench_mu);
+    for (int i = 0; i < API_BENCH_MAX_RUNNING; i++)
+        if (strcmp(bench_running[i], name) == 0)
+            bench_running[i][0] = '\0';
+    pthread_mutex_unlock(&bench_mu);
+}
+
+static bool bench_is_running(const char *name)
+{
+    bool yes = false;
+    pthread_mutex_lock(&bench_mu);
+    for (int i = 0; i < API_BENCH_MAX_RUNNING && !yes; i++)
+        yes = strcmp(bench_running[i], name) == 0;
+    pthread_mutex_unlock(&bench_mu);
+    return yes;
+}
+
+bool api_is_bench_scratch_name(const char *name)
+{
+    size_t n = strlen(API_BENCH_PREFIX);
+    if (strncmp(name, API_BENCH_PREFIX, n) != 0 || strlen(name) != n + 16)
+        return false;
+    for (const char *p = name + n; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return false;
+    return true;
+}
+
+/* Deletes the scratch collections that interrupted runs left behind. Best
+ * effort: a failure is logged and the run goes on. */
+static void bench_sweep(api_ctx *c, vx_arena *a)
+{
+    vx_request req;
+    vx_reply rep;
+    char err[128];
+    memset(&req, 0, sizeof(req));
+    req.type = VX_MSG_COLL_LIST;
+    vx_arena_reset(a);
+    if (upstream_call(c->srv->up, UP_STORE, &req, a, &rep, err, sizeof(err)))
+        return;
+    for (uint32_t i = 0; i < rep.body.coll_list.n_colls; i++) {
+        const char *name = rep.body.coll_list.colls[i].config.name;
+        if (!api_is_bench_scratch_name(name) || bench_is_running(name))
+            continue;
+        vx_request del;
+        vx_reply drep;
+        memset(&del, 0, sizeof(del));
+        del.type = VX_MSG_COLL_DELETE;
+        del.body.coll_name.name = name;
+        if (upstream_call(c->srv->up, UP_STORE, &del, a, &drep, err, sizeof(err)))
+            VX_WARN("benchmark: could not remove %s, left by an interrupted run: %s", name, err);
+        else
+            VX_INFO("benchmark: removed %s, left by an interrupted run", name);
+    }
+}
 
 typedef struct bench_phase {
     const char *name;
@@ -101,9 +186,15 @@ void h_benchmark(api_ctx *c)
     if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed) || seed == 0)
         seed = vx_wall_ms() | 1;
     char name[32];
-    snprintf(name, sizeof(name), "_vx_bench_%016llx", (unsigned long long)seed);
+    snprintf(name, sizeof(name), API_BENCH_PREFIX "%016llx", (unsigned long long)seed);
+    if (!bench_register(name)) {
+        api_send_error(c, VX_ERR_OVERLOADED, "benchmark: %d runs already in progress",
+                       API_BENCH_MAX_RUNNING);
+        return;
+    }
     vx_arena scratch;
     vx_arena_init(&scratch, 64 * 1024);
+    bench_sweep(c, &scratch);
     vx_request req;
     bool created = false;
     bench_phase ins = {"insert", 0, 0}, srch = {"search", 0, 0}, per = {"persistence", 0, 0};
@@ -210,7 +301,9 @@ done:
         char err[128];
         vx_arena_reset(&scratch);
         if (upstream_call(c->srv->up, UP_STORE, &req, &scratch, &rep, err, sizeof(err)))
-            VX_WARN("benchmark: could not delete scratch collection %s: %s", name, err);
+            VX_WARN("benchmark: could not delete scratch collection %s: %s (the next run "
+                    "removes it)", name, err);
     }
+    bench_unregister(name);
     vx_arena_fini(&scratch);
 }

@@ -86,6 +86,12 @@ void h_coll_put(api_ctx *c)
         return;
     }
     req.body.coll_create.name = c->name;
+    if (strncmp(c->name, API_BENCH_PREFIX, strlen(API_BENCH_PREFIX)) == 0) {
+        api_send_error(c, VX_ERR_INVALID,
+                       "name: the prefix " API_BENCH_PREFIX " is reserved for /benchmark's "
+                       "scratch collections");
+        return;
+    }
     if (req.body.coll_create.model && check_model(c, &req.body.coll_create))
         return;
     if (api_call(c, UP_STORE, &req, &rep))

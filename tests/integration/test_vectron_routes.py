@@ -9,6 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vxharness as vx  # noqa: E402
+import vxwire  # noqa: E402
 from vxharness import expect, expect_error, quote_id  # noqa: E402
 
 REMOTE_MODELS = ("openai-small", "cohere-english", "huggingface-bge")
@@ -166,6 +167,29 @@ def test_benchmark_does_not_touch_user_data(s):
     assert collections_state(s) == before, "benchmark changed user collections"
     assert expect(s.http.get("/vectors"), 200) == default_ids
     assert expect(s.http.get("/vector/u1"), 200)["vector"][0] > 0.29
+
+
+def test_benchmark_removes_scratch_left_by_a_crash(s):
+    """A run killed with the store or gateway leaves its logged scratch
+    collection behind; the next run removes it. Users cannot create such
+    names (PUT refuses the reserved prefix), so the sweep never meets theirs."""
+    expect_error(s.http.put("/collections/_vx_bench_0123456789abcdef", {"dimension": 2}), 400,
+                 mentions="reserved")
+    expect(s.http.put("/collections/_vx_benchmine", {"dimension": 2}), 201)  # only the exact pattern is ours
+    c = vxwire.ReqClient(s.store_url)
+    try:  # what a run cut short leaves: made straight on the store
+        rep = c.call(10, {"name": "_vx_bench_00000000deadbeef", "dimension": 4, "metric": "cosine",
+                          "index": {"type": "flat", "m": 16, "ef_construction": 200}})
+        assert rep[3] == 0, rep
+    finally:
+        c.close()
+    names = lambda: [x["name"] for x in expect(s.http.get("/collections"), 200)["collections"]]  # noqa: E731
+    assert "_vx_bench_00000000deadbeef" in names()
+    expect(s.http.post("/benchmark", {"vector_count": 50, "dimension": 4, "search_count": 5}), 200)
+    left = names()
+    assert "_vx_bench_00000000deadbeef" not in left and "_vx_benchmine" in left, left
+    assert not [n for n in left if n.startswith("_vx_bench_")], left
+    expect(s.http.delete("/collections/_vx_benchmine"), 200)
 
 
 def test_benchmark_limits(s):
