@@ -143,7 +143,8 @@ int hnsw_label_map_reserve(hnsw_index *ix, uint32_t label)
     for (uint64_t i = ix->label_cap; i < want; i++)
         nm[i] = HNSW_NONE;
     ix->label_map = nm;
-    ix->label_cap = (uint32_t)want;
+    /* atomic: hnsw_memory_bytes reads it without the lock (stats) */
+    __atomic_store_n(&ix->label_cap, (uint32_t)want, __ATOMIC_RELAXED);
     return VX_OK;
 }
 
@@ -280,10 +281,13 @@ bool hnsw_needs_rebuild(const hnsw_index *ix)
 
 size_t hnsw_memory_bytes(const hnsw_index *ix)
 {
+    /* lock-free (stats, called beside inserts that run under a read lock):
+     * every field that inserts grow is read atomically */
     size_t n = __atomic_load_n(&ix->n_nodes, __ATOMIC_RELAXED);
-    size_t bytes = sizeof *ix + n * ix->stride + (size_t)ix->label_cap * sizeof(uint32_t);
+    size_t cap = __atomic_load_n(&ix->label_cap, __ATOMIC_RELAXED);
+    size_t bytes = sizeof *ix + n * ix->stride + cap * sizeof(uint32_t);
     for (uint32_t k = 0; k < HNSW_MAX_SEGS; k++)
-        if (ix->segs[k])
+        if (__atomic_load_n(&ix->segs[k], __ATOMIC_ACQUIRE))
             bytes += hnsw_seg_size(k) * sizeof(uint32_t *);
     bytes += __atomic_load_n(&ix->upper_bytes, __ATOMIC_RELAXED);
     return bytes + __atomic_load_n(&ix->ctx_bytes, __ATOMIC_RELAXED);
