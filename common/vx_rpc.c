@@ -269,18 +269,15 @@ fail:
 int vx_rpc_server_port(const vx_rpc_server *s) { return s ? s->port : -1; }
 
 /* Joins a worker that was told to stop. Every poll period it cancels the
- * worker's receive if it is waiting for a request; after grace_until (one
- * deadline for all workers, CLOCK_REALTIME) it cancels whatever the worker
- * waits for: a pending send then fails and the worker exits. A cancel while
- * the handler runs does nothing, so a long request still finishes. */
-static void vx_rpc_worker_join(vx_rpc_worker *w, const struct timespec *grace_until)
+ * worker's receive if it is waiting for a request; after grace_end_ms (one
+ * vx_now_ms deadline for all workers) it cancels whatever the worker waits
+ * for: a pending send then fails and the worker exits. A cancel while the
+ * handler runs does nothing, so a long request still finishes. */
+static void vx_rpc_worker_join(vx_rpc_worker *w, uint64_t grace_end_ms)
 {
     bool warned = false;
     for (;;) {
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        bool late = now.tv_sec > grace_until->tv_sec ||
-                    (now.tv_sec == grace_until->tv_sec && now.tv_nsec >= grace_until->tv_nsec);
+        bool late = vx_now_ms() >= grace_end_ms;
         if (late && !warned) {
             VX_WARN("rpc server: a worker is still busy %d ms after close; cancelling its "
                     "pending send", VX_RPC_CLOSE_GRACE_MS);
@@ -288,12 +285,7 @@ static void vx_rpc_worker_join(vx_rpc_worker *w, const struct timespec *grace_un
         }
         if (late || atomic_load(&w->receiving))
             nng_aio_cancel(w->aio);
-        struct timespec until = now;
-        until.tv_nsec += VX_RPC_STOP_POLL_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = vx_timespec_in_ms(CLOCK_REALTIME, VX_RPC_STOP_POLL_MS);
         if (pthread_timedjoin_np(w->thread, NULL, &until) == 0)
             return;
     }
@@ -308,12 +300,10 @@ void vx_rpc_server_close(vx_rpc_server *s)
      * VX_RPC_CLOSE_GRACE_MS its pending send is cancelled) and exit; only
      * then is the socket (and every ctx with it) closed. */
     atomic_store(&s->stopping, true);
-    struct timespec grace_until;
-    clock_gettime(CLOCK_REALTIME, &grace_until);
-    grace_until.tv_sec += VX_RPC_CLOSE_GRACE_MS / 1000;
+    uint64_t grace_end_ms = vx_now_ms() + VX_RPC_CLOSE_GRACE_MS;
     for (int i = 0; i < s->n_workers; i++)
         if (s->workers[i].started)
-            vx_rpc_worker_join(&s->workers[i], &grace_until);
+            vx_rpc_worker_join(&s->workers[i], grace_end_ms);
     nng_close(s->sock);
     for (int i = 0; i < s->n_workers; i++)
         nng_aio_free(s->workers[i].aio);
