@@ -38,35 +38,39 @@
 static pthread_mutex_t bench_mu = PTHREAD_MUTEX_INITIALIZER;
 static char bench_running[API_BENCH_MAX_RUNNING][32];
 
+/* The slot holding name ("" finds a free one), or -1. Caller holds bench_mu. */
+static int bench_slot(const char *name)
+{
+    for (int i = 0; i < API_BENCH_MAX_RUNNING; i++)
+        if (strcmp(bench_running[i], name) == 0)
+            return i;
+    return -1;
+}
+
 /* Records name as in flight; false when API_BENCH_MAX_RUNNING already run. */
 static bool bench_register(const char *name)
 {
-    bool ok = false;
     pthread_mutex_lock(&bench_mu);
-    for (int i = 0; i < API_BENCH_MAX_RUNNING && !ok; i++)
-        if (!bench_running[i][0]) {
-            snprintf(bench_running[i], sizeof bench_running[i], "%s", name);
-            ok = true;
-        }
+    int i = bench_slot("");
+    if (i >= 0)
+        snprintf(bench_running[i], sizeof bench_running[i], "%s", name);
     pthread_mutex_unlock(&bench_mu);
-    return ok;
+    return i >= 0;
 }
 
 static void bench_unregister(const char *name)
 {
     pthread_mutex_lock(&bench_mu);
-    for (int i = 0; i < API_BENCH_MAX_RUNNING; i++)
-        if (strcmp(bench_running[i], name) == 0)
-            bench_running[i][0] = '\0';
+    int i = bench_slot(name);
+    if (i >= 0)
+        bench_running[i][0] = '\0';
     pthread_mutex_unlock(&bench_mu);
 }
 
 static bool bench_is_running(const char *name)
 {
-    bool yes = false;
     pthread_mutex_lock(&bench_mu);
-    for (int i = 0; i < API_BENCH_MAX_RUNNING && !yes; i++)
-        yes = strcmp(bench_running[i], name) == 0;
+    bool yes = bench_slot(name) >= 0;
     pthread_mutex_unlock(&bench_mu);
     return yes;
 }
