@@ -7,6 +7,14 @@
 #                   tests again under ASan+UBSan; last line "N passed, N failed"
 #   make unit       unit tests only          make integration   integration only
 #   make SANITIZE=address,undefined unit     sanitizer build (in build-san/)
+#   make fuzz-quick     fuzz every target for FUZZ_SECONDS (default 30)
+#   make tsan-test      integration tests against ThreadSanitizer builds
+#   make crash-test     >= 500 kill -9 of the store under concurrent writers
+#   make run-tls        the services behind nginx terminating TLS
+#   make install        install what deploy/systemd runs (PREFIX, DESTDIR)
+#   make bench-setup    peers, bench kit and data in BENCH_DIR (/tmp/bench)
+#   make bench          bench-setup, then exact search through REST and
+#                       batch upsert next to the peers (docs/BENCHMARKS.md)
 #
 # Variables: CC, OPT, SANITIZE, BUILD.
 # Conventions: in each directory, *_test.c are unit tests (one binary each,
@@ -28,7 +36,7 @@ CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-.PHONY: all run test unit integration clean deps help bench fuzz-build fuzz-quick fuzz-replay \
+.PHONY: all run test unit integration clean deps help bench bench-setup fuzz-build fuzz-quick fuzz-replay \
         tsan-test crash-test run-tls
 all:
 
@@ -156,6 +164,14 @@ tsan-test:
 crash-test: all
 	@VX_BIN=$(abspath $(BIN)) scripts/crash-test.sh
 
+# ---- benchmarks: side by side with the peers (docs/BENCHMARKS.md, "Setup") ----
+# Every other benchmark command is in docs/BENCHMARKS.md next to its figures.
+BENCH_DIR ?= /tmp/bench
+bench-setup:
+	@scripts/bench-setup.sh --dir $(BENCH_DIR)
+bench: bench-setup
+	@scripts/bench-rest.sh --rounds 3 --bench-dir $(BENCH_DIR) --data $(BENCH_DIR)/data/g384_100k
+
 # ---- install: what deploy/systemd/*.service run (see deploy/README.md) ---------
 # make install [PREFIX=/usr/local] [SYSCONFDIR=/etc] [DESTDIR=staging root]
 # Binaries in PREFIX/bin; the built-in model and the Python worker in
@@ -183,6 +199,6 @@ clean:
 	rm -rf build build-san build-fuzz build-tsan
 
 help:
-	@sed -n '1,20p' Makefile
+	@sed -n '1,/^$$/p' Makefile
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

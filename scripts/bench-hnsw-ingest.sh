@@ -15,10 +15,10 @@ stop() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 trap stop EXIT
 "$BIN/vectron-store" --listen "ipc://$D/s.sock" --events-url "ipc://$D/e.sock" \
   --data-dir "$D/data" --log-level warn 2>"$D/store.log" & pids+=($!)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$BIN/vectron-api" --store-url "ipc://$D/s.sock" --embed-url "ipc://$D/none.sock" --port "$PORT" \
   --log-level warn 2>"$D/api.log" & pids+=($!)
 for _ in $(seq 100); do
   curl -s "http://127.0.0.1:$PORT/health" | grep -q '"store":"ok"' && break; sleep 0.1
 done
-python3 tests/bench/hnsw_ingest_search.py "$PORT" "$DATA" "${2:-20000}" "${3:-10}"
+/usr/bin/python3 tests/bench/hnsw_ingest_search.py "$PORT" "$DATA" "${2:-20000}" "${3:-10}"

@@ -36,7 +36,8 @@
 #           --api build/bin/vectron-api (another build: before/after runs)
 # Environment: STORE_WRAP / API_WRAP prefix the two service commands (e.g.
 # API_WRAP='taskset -c 0' for a pinning experiment).
-# Needs: a C compiler, curl, and for the peers python3-faiss.
+# Needs: a C compiler, curl, and for the peers what scripts/bench-setup.sh
+# prepares (the kit in --bench-dir with membw built, python3-faiss).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,7 +63,13 @@ while [ $# -gt 0 ]; do
     *) echo "bench-rest: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-[ -f "$DATA/base.f32" ] || { echo "bench-rest: no dataset at $DATA" >&2; exit 1; }
+[ -f "$DATA/base.f32" ] || { echo "bench-rest: no dataset at $DATA (scripts/bench-setup.sh makes it)" >&2; exit 1; }
+if [ "$PEERS" = 1 ]; then
+  [ -x "$BENCH_DIR/membw" ] && [ -f "$BENCH_DIR/bench_faiss.py" ] || {
+    echo "bench-rest: the peers are missing from $BENCH_DIR (scripts/bench-setup.sh --dir $BENCH_DIR builds them; --skip-peers runs without)" >&2
+    exit 1
+  }
+fi
 
 TMP=$(mktemp -d /tmp/vx-bench-rest.XXXXXX)
 PIDS=()

@@ -368,7 +368,10 @@ int main(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "--filter-sweep"))
         return filter_sweep(argc - 1, argv + 1);
     if (argc < 2) {
-        fprintf(stderr, "usage: %s DATASET_DIR [builds=1] [max_seconds=5]\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s DATASET_DIR [builds=1] [max_seconds=5]\n"
+                "       %s --filter-sweep DATASET_DIR [n] [queries=200] [threads=2]\n",
+                argv[0], argv[0]);
         return 2;
     }
     const char *dir = argv[1];
