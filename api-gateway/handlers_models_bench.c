@@ -25,6 +25,7 @@
 
 #include "api.h"
 #include "vx_err.h"
+#include "vx_utf8.h"
 
 #define API_MODELS_BENCH_TIMEOUT_MS (10 * 60 * 1000)
 
@@ -47,7 +48,7 @@ static int parse_models(api_ctx *c, vx_models_bench_req *req)
     for (uint32_t i = 0; i < n; i++) {
         const vx_value *s = &v->u.arr.items[i];
         if (s->type != VX_VAL_STRING || s->u.str.len == 0 || s->u.str.len > VX_MAX_MODEL_LEN ||
-            memchr(s->u.str.ptr, 0, s->u.str.len) || !rq_utf8_valid(s->u.str.ptr, s->u.str.len)) {
+            memchr(s->u.str.ptr, 0, s->u.str.len) || !vx_utf8_valid(s->u.str.ptr, s->u.str.len)) {
             snprintf(c->err, sizeof(c->err), "models[%u]: must be a model id of 1..%d bytes", i,
                      VX_MAX_MODEL_LEN);
             return VX_ERR_INVALID;

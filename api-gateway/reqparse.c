@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "vx_err.h"
+#include "vx_utf8.h"
 
 static int fail(int code, char *err, size_t err_len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -71,38 +72,6 @@ int rq_percent_decode(const char *s, size_t len, vx_arena *a, char **out, size_t
     return decode(s, len, false, a, out, out_len);
 }
 
-bool rq_utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = p[i];
-        size_t n;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            n = 2;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 3;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 4;
-        } else {
-            return false;
-        }
-        if (len - i < n)
-            return false;
-        for (size_t k = 1; k < n; k++)
-            if ((p[i + k] & 0xC0) != 0x80)
-                return false;
-        if ((c == 0xE0 && p[i + 1] < 0xA0) || (c == 0xED && p[i + 1] >= 0xA0) ||
-            (c == 0xF0 && p[i + 1] < 0x90) || (c == 0xF4 && p[i + 1] >= 0x90))
-            return false;
-        i += n;
-    }
-    return true;
-}
-
 int rq_check_id(const char *id, size_t len, const char *field, char *err, size_t err_len)
 {
     if (len == 0)
@@ -111,7 +80,7 @@ int rq_check_id(const char *id, size_t len, const char *field, char *err, size_t
         return fail(VX_ERR_LIMIT, err, err_len, "%s: longer than %d bytes", field, VX_MAX_ID_LEN);
     if (memchr(id, 0, len))
         return fail(VX_ERR_INVALID, err, err_len, "%s: must not contain NUL", field);
-    if (!rq_utf8_valid(id, len))
+    if (!vx_utf8_valid(id, len))
         return fail(VX_ERR_INVALID, err, err_len, "%s: is not valid UTF-8", field);
     return VX_OK;
 }

@@ -30,7 +30,6 @@ int rq_percent_decode(const char *s, size_t len, vx_arena *a, char **out, size_t
 int rq_check_id(const char *id, size_t len, const char *field, char *err, size_t err_len);
 /* Collection name: [A-Za-z0-9_-]{1,VX_MAX_NAME_LEN}. */
 int rq_check_name(const char *name, char *err, size_t err_len);
-bool rq_utf8_valid(const char *s, size_t len);
 
 /* Query string lookup: first value of key, percent-decoded ('+' is a
  * space). Returns VX_OK (found), VX_ERR_NOT_FOUND, or VX_ERR_INVALID. */

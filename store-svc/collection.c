@@ -31,6 +31,7 @@
 #include "vx_clock.h"
 #include "vx_err.h"
 #include "vx_log.h"
+#include "vx_utf8.h"
 
 /* struct collection and the storage helpers shared with coll_restore.c:
  * collection_int.h */
@@ -173,40 +174,6 @@ void coll_info(const collection *c, vx_arena *a, vx_coll_info *out)
 
 /* ---- validation ---- */
 
-static bool utf8_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char b = s[i];
-        size_t len;
-        uint32_t cp;
-        if (b < 0x80) {
-            i++;
-            continue;
-        } else if ((b & 0xE0) == 0xC0) {
-            len = 2, cp = b & 0x1F;
-        } else if ((b & 0xF0) == 0xE0) {
-            len = 3, cp = b & 0x0F;
-        } else if ((b & 0xF8) == 0xF0) {
-            len = 4, cp = b & 0x07;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + k] & 0x3F);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 /* Checks one vector; for cosine also the norm. `what` names it. */
 static int check_vector(const collection *c, const float *v, uint32_t dim, const char *what,
                         char *err, size_t err_len)
@@ -238,7 +205,7 @@ static int check_point(const collection *c, const vx_point *p, uint32_t i, vx_bu
     if (idlen < 1 || idlen > VX_MAX_ID_LEN)
         return fail(err, err_len, VX_ERR_INVALID, "points[%u].id: length %zu, expected 1..%d bytes",
                     i, idlen, VX_MAX_ID_LEN);
-    if (!utf8_ok((const unsigned char *)p->id, idlen))
+    if (!vx_utf8_valid(p->id, idlen))
         return fail(err, err_len, VX_ERR_INVALID, "points[%u].id: not valid UTF-8", i);
     snprintf(what, sizeof what, "points[%u].vector", i);
     int rc = check_vector(c, p->vector, p->dim, what, err, err_len);
