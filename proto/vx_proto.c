@@ -1,6 +1,7 @@
 /*
  * vx_proto.c — names of message types, metrics and index types, and the
- * semantic checks (limits, name syntax, finite vectors, metadata size) that
+ * semantic checks (limits, name syntax, finite vectors, values that JSON can
+ * carry: UTF-8 strings, finite numbers, unique keys; metadata size) that
  * vx_proto_enc.c applies before encoding and vx_proto_dec.c after decoding.
  * The checks only read the message; error text names the field path
  * ("points[3].vector[17] is not finite").
@@ -8,11 +9,13 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vx_msgpack.h"
 #include "vx_proto.h"
 #include "vx_proto_internal.h"
+#include "vx_utf8.h"
 
 const char *vx_msg_name(int type)
 {
@@ -145,16 +148,68 @@ static int check_vec(chk *c, const char *pfx, const char *f, const float *v, uin
     return VX_OK;
 }
 
-/* depth: containers around v; max: containers allowed */
+static bool same_key(const vx_member *x, const vx_member *y)
+{
+    return x->key_len == y->key_len && !memcmp(x->key, y->key, x->key_len);
+}
+
+static int member_key_cmp(const void *a, const void *b)
+{
+    const vx_member *x = *(const vx_member *const *)a, *y = *(const vx_member *const *)b;
+    if (x->key_len != y->key_len)
+        return x->key_len < y->key_len ? -1 : 1;
+    return memcmp(x->key, y->key, x->key_len);
+}
+
+/* The first key of obj that occurs twice, or NULL. Pairwise for small
+ * objects, by sorting pointers for large ones (metadata may hold thousands
+ * of keys); *nomem on allocation failure. */
+static const vx_member *duplicate_key(const vx_value *obj, bool *nomem)
+{
+    uint32_t n = obj->u.obj.n;
+    const vx_member *items = obj->u.obj.items, *dup = NULL;
+    *nomem = false;
+    if (n <= 16) {
+        for (uint32_t i = 1; i < n; i++)
+            for (uint32_t j = 0; j < i; j++)
+                if (same_key(&items[i], &items[j]))
+                    return &items[i];
+        return NULL;
+    }
+    const vx_member **sorted = malloc((size_t)n * sizeof *sorted);
+    if (!sorted) {
+        *nomem = true;
+        return NULL;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        sorted[i] = &items[i];
+    qsort(sorted, n, sizeof *sorted, member_key_cmp);
+    for (uint32_t i = 1; i < n && !dup; i++)
+        if (same_key(sorted[i - 1], sorted[i]))
+            dup = sorted[i];
+    free(sorted);
+    return dup;
+}
+
+/* What a JSON client can read back: UTF-8 strings and keys, finite numbers,
+ * unique keys (a bus client could otherwise store what the gateway cannot
+ * render and strict msgpack readers reject). depth: containers around v;
+ * max: containers allowed. */
 static int check_value_tree(chk *c, const char *pfx, const char *f, const vx_value *v, int depth,
                             int max)
 {
     switch (v->type) {
     case VX_VAL_NULL:
     case VX_VAL_BOOL:
-    case VX_VAL_INT:
+    case VX_VAL_INT: return VX_OK;
     case VX_VAL_DOUBLE:
-    case VX_VAL_STRING: return VX_OK;
+        if (!isfinite(v->u.d))
+            FAIL(c, VX_ERR_INVALID, "%s%s: contains a number that is not finite", pfx, f);
+        return VX_OK;
+    case VX_VAL_STRING:
+        if (!vx_utf8_valid(v->u.str.ptr, v->u.str.len))
+            FAIL(c, VX_ERR_INVALID, "%s%s: contains a string that is not valid UTF-8", pfx, f);
+        return VX_OK;
     case VX_VAL_ARRAY:
     case VX_VAL_OBJECT: break;
     default: FAIL(c, VX_ERR_INVALID, "%s%s: unknown value type %d", pfx, f, (int)v->type);
@@ -170,8 +225,17 @@ static int check_value_tree(chk *c, const char *pfx, const char *f, const vx_val
         const vx_member *m = &v->u.obj.items[i];
         if (!m->key || memchr(m->key, 0, m->key_len))
             FAIL(c, VX_ERR_INVALID, "%s%s: object key missing or contains NUL", pfx, f);
+        if (!vx_utf8_valid(m->key, m->key_len))
+            FAIL(c, VX_ERR_INVALID, "%s%s: contains a key that is not valid UTF-8", pfx, f);
         TRY(check_value_tree(c, pfx, f, &m->value, depth + 1, max));
     }
+    bool nomem;
+    const vx_member *dup = duplicate_key(v, &nomem);
+    if (nomem)
+        FAIL(c, VX_ERR_NOMEM, "%s%s: out of memory", pfx, f);
+    if (dup)
+        FAIL(c, VX_ERR_INVALID, "%s%s: duplicate key \"%.*s\"", pfx, f,
+             dup->key_len > 64 ? 64 : (int)dup->key_len, dup->key);
     return VX_OK;
 }
 
@@ -307,6 +371,8 @@ int vxp_check_request(const vx_request *m, char *err, size_t err_len)
             if (n > VX_MAX_TEXT_LEN)
                 FAIL(c, VX_ERR_LIMIT, "texts[%u]: %zu bytes, the limit is %d", i, n,
                      VX_MAX_TEXT_LEN);
+            if (!vx_utf8_valid(e->texts[i], n))
+                FAIL(c, VX_ERR_INVALID, "texts[%u]: not valid UTF-8", i);
         }
         return VX_OK;
     }

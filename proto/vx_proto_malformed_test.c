@@ -428,6 +428,9 @@ TEST(filter_depth_limit)
     vx_arena_fini(&a);
 }
 
+/* Values hold only what JSON can carry back to a REST client: no bin/ext,
+ * string keys without NUL, UTF-8 strings and keys, finite numbers, unique
+ * keys (a bus client could otherwise store what the gateway cannot render). */
 TEST(values_reject_bin_ext_and_non_string_keys)
 {
     vx_arena a;
@@ -436,20 +439,25 @@ TEST(values_reject_bin_ext_and_non_string_keys)
     char err[256];
     vx_request d;
     float v[1] = {1};
-    for (int bad = 0; bad < 5; bad++) {
+    for (int bad = 0; bad < 10; bad++) {
         envelope(&b, 1, VX_MSG_SEARCH, 3);
         vx_mp_cstr(&b, "collection");
         vx_mp_cstr(&b, "c");
         vx_mp_cstr(&b, "vector");
         vx_mp_bin(&b, v, sizeof v);
         vx_mp_cstr(&b, "filter");
-        vx_mp_map(&b, 1);
+        vx_mp_map(&b, bad == 9 ? 2 : 1);
         switch (bad) {
         case 0: vx_mp_cstr(&b, "k"); vx_mp_bin(&b, "x", 1); break;
         case 1: vx_mp_cstr(&b, "k"); vx_buf_append(&b, "\xd4\x01\x00", 3); break; /* fixext1 */
         case 2: vx_mp_uint(&b, 1); vx_mp_nil(&b); break;
         case 3: vx_mp_str(&b, "a\0b", 3); vx_mp_nil(&b); break;
         case 4: vx_mp_cstr(&b, "k"); vx_mp_uint(&b, UINT64_MAX); break;
+        case 5: vx_mp_cstr(&b, "k"); vx_mp_str(&b, "\xc3\x28", 2); break; /* not UTF-8 */
+        case 6: vx_mp_str(&b, "\xed\xa0\x80", 3); vx_mp_nil(&b); break;  /* surrogate key */
+        case 7: vx_mp_cstr(&b, "k"); vx_mp_double(&b, NAN); break;
+        case 8: vx_mp_cstr(&b, "k"); vx_mp_array(&b, 1); vx_mp_float(&b, INFINITY); break;
+        case 9: vx_mp_cstr(&b, "k"); vx_mp_nil(&b); vx_mp_cstr(&b, "k"); vx_mp_uint(&b, 1); break;
         }
         ASSERT_MSG(dec_req_buf(&b, &a, &d, err) == VX_ERR_INVALID, "case %d", bad);
         ASSERT_MSG(strncmp(err, "filter", 6) == 0, "case %d: %s", bad, err);
@@ -569,6 +577,13 @@ TEST(list_events_embed_limits)
     vx_mp_array(&b, 1);
     vx_mp_cstr(&b, big);
     int r4d = dec_req_buf(&b, &a, &d, err);
+    char r4err[256];
+    snprintf(r4err, sizeof r4err, "%s", err);
+    envelope(&b, 1, VX_MSG_EMBED, 1); /* a text that is not UTF-8 */
+    vx_mp_cstr(&b, "texts");
+    vx_mp_array(&b, 1);
+    vx_mp_cstr(&b, "\xff\xfe\xfd");
+    int r5d = dec_req_buf(&b, &a, &d, err);
     free(big);
     free(texts);
     ASSERT_EQ_INT(r1, VX_OK);
@@ -578,7 +593,9 @@ TEST(list_events_embed_limits)
     ASSERT_EQ_INT(r3d, VX_OK);
     ASSERT_EQ_INT(r4, VX_ERR_INVALID);
     ASSERT_EQ_INT(r4d, VX_ERR_LIMIT);
-    ASSERT(strstr(err, "texts[0]"));
+    ASSERT(strstr(r4err, "texts[0]"));
+    ASSERT_EQ_INT(r5d, VX_ERR_INVALID);
+    ASSERT(strstr(err, "texts[0]: not valid UTF-8"));
     vx_buf_free(&b);
     vx_arena_fini(&a);
 }
