@@ -2,7 +2,8 @@
  * embed_rpc.c — the wire side of vectron-embed: decodes a bus request
  * (proto/vx_proto.h), runs embed_service_dispatch, encodes the reply.
  * A malformed request is answered with an error reply of the same type
- * (or HEALTH's when even the type is unreadable), never dropped.
+ * (type 0 when the type is unreadable or unknown, PROTOCOL.md §3), never
+ * dropped.
  * Each call uses its own arena, released before returning.
  */
 #include "embed_handlers.h"
@@ -18,14 +19,10 @@ void embed_rpc_handle(void *arg, const unsigned char *req, size_t req_len, vx_bu
     vx_arena a;
     vx_arena_init(&a, 64 * 1024);
     vx_request rq;
-    memset(&rq, 0, sizeof rq);
-    rq.type = VX_MSG_HEALTH;
     char err[256] = "";
     int rc = vx_proto_decode_request(req, req_len, &a, &rq, err, sizeof err);
     if (rc != VX_OK) {
         VX_DEBUG("bad request: %s", err);
-        if (!vx_msg_name(rq.type))
-            rq.type = VX_MSG_HEALTH; /* the type itself was unreadable */
         vx_proto_encode_error(rq.type, rq.request_id, rc, err[0] ? err : vx_strerror(rc), reply);
         goto done;
     }

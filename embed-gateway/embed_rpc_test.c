@@ -127,6 +127,7 @@ TEST(rpc_errors_are_replies_with_the_request_type)
     vx_reply bad;
     int drc = crc == VX_OK ? vx_proto_decode_reply(reply.data, reply.len, &a, &bad, NULL, 0) : crc;
     int bad_status = drc == VX_OK ? bad.status : 0;
+    int bad_type = drc == VX_OK ? (int)bad.type : -1;
     vx_buf_free(&reply);
     vx_arena_fini(&a);
     bus_close(&b);
@@ -137,4 +138,5 @@ TEST(rpc_errors_are_replies_with_the_request_type)
     ASSERT(named);
     ASSERT_EQ_INT(drc, VX_OK);
     ASSERT_EQ_INT(bad_status, VX_ERR_PROTO);
+    ASSERT_EQ_INT(bad_type, 0); /* PROTOCOL.md §3: unreadable type -> type 0, not health's */
 }

@@ -349,11 +349,12 @@ static int dec_envelope(dec *d, obj *root, bool type_zero_ok, vx_msg_type *type,
     *version = (uint32_t)v;
     if (!vx_mp_get_u64(vx_mp_array_at(root, 1), &v))
         FAIL(d, VX_ERR_PROTO, "type: expected uint");
+    /* request_id first, so that even an unknown type's error reply echoes it */
+    if (!vx_mp_get_u64(vx_mp_array_at(root, 2), request_id))
+        FAIL(d, VX_ERR_PROTO, "request_id: expected uint");
     if (v > 0xffff || (!vx_msg_name((int)v) && !(v == 0 && type_zero_ok)))
         FAIL(d, VX_ERR_PROTO, "type: unknown message type %llu", (unsigned long long)v);
     *type = (vx_msg_type)v;
-    if (!vx_mp_get_u64(vx_mp_array_at(root, 2), request_id))
-        FAIL(d, VX_ERR_PROTO, "request_id: expected uint");
     *x = vx_mp_array_at(root, 3);
     *body = vx_mp_array_at(root, 4);
     return need_map(d, *body, "body");
@@ -371,19 +372,38 @@ static int decode_request(dec *d, obj *root, vx_request *m)
     return vxp_check_request(m, d->err, d->err_len);
 }
 
-/* When the message is not well-formed msgpack, the type may still be read
- * from the envelope's fixed prefix: 0x95 (array of 5), 0x01 (version 1),
- * then the type as a positive fixint or uint8. */
-static vx_msg_type peek_type(const unsigned char *p, size_t len)
+/* Reads one msgpack unsigned integer (positive fixint, uint8..uint64) at
+ * *pos; false if the bytes there are anything else or cut short. */
+static bool peek_uint(const unsigned char *p, size_t len, size_t *pos, uint64_t *out)
 {
-    unsigned t = 0;
-    if (len >= 3 && p[0] == 0x95 && p[1] == VX_PROTO_VERSION) {
-        if (p[2] <= 0x7f)
-            t = p[2];
-        else if (p[2] == 0xcc && len >= 4)
-            t = p[3];
-    }
-    return vx_msg_name((int)t) ? (vx_msg_type)t : (vx_msg_type)0;
+    if (*pos >= len)
+        return false;
+    unsigned char tag = p[(*pos)++];
+    size_t n = tag <= 0x7f ? 0 : tag == 0xcc ? 1 : tag == 0xcd ? 2 : tag == 0xce ? 4 : tag == 0xcf ? 8 : 9;
+    if (n == 9 || len - *pos < n)
+        return false;
+    uint64_t v = n ? 0 : tag;
+    for (size_t i = 0; i < n; i++)
+        v = v << 8 | p[(*pos)++];
+    *out = v;
+    return true;
+}
+
+/* When the message is not well-formed msgpack (cut short, trailing bytes,
+ * nested too deep), its type and request_id may still be read from the
+ * envelope's fixed prefix: 0x95 (array of 5), 0x01 (version 1), then the
+ * type and the request_id as msgpack uints. The type is kept only when it is
+ * a known one (a reply's type must be decodable), the id whenever read. */
+static void peek_envelope(const unsigned char *p, size_t len, vx_request *m)
+{
+    size_t pos = 2;
+    uint64_t type, id;
+    if (len < 3 || p[0] != 0x95 || p[1] != VX_PROTO_VERSION || !peek_uint(p, len, &pos, &type))
+        return;
+    if (type <= 0xffff && vx_msg_name((int)type))
+        m->type = (vx_msg_type)type;
+    if (peek_uint(p, len, &pos, &id))
+        m->request_id = id;
 }
 
 int vx_proto_decode_request(const void *data, size_t len, vx_arena *a, vx_request *m, char *err,
@@ -398,7 +418,7 @@ int vx_proto_decode_request(const void *data, size_t len, vx_arena *a, vx_reques
     if (rc == VX_OK)
         rc = decode_request(&d, vx_mp_doc_root(doc), m);
     else if (data)
-        m->type = peek_type(data, len);
+        peek_envelope(data, len, m);
     vx_mp_doc_free(doc);
     return rc;
 }

@@ -272,6 +272,39 @@ TEST(error_reply_to_an_unreadable_request_has_type_0)
     vx_arena_fini(&a);
 }
 
+/* PROTOCOL.md §3: a malformed request's error reply echoes the type (when
+ * known) and the request_id whenever the envelope's prefix could be read,
+ * even if the rest is cut short or the type is unknown. */
+TEST(malformed_requests_keep_their_readable_type_and_request_id)
+{
+    vx_arena a;
+    vx_arena_init(&a, 4096);
+    char err[256];
+    vx_request m;
+    /* search (30), request_id 0x1234 (uint16), then cut off */
+    static const unsigned char cut[] = {0x95, 0x01, 0x1e, 0xcd, 0x12, 0x34, 0x00};
+    ASSERT(vx_proto_decode_request(cut, sizeof cut, &a, &m, err, sizeof err) != VX_OK);
+    ASSERT_EQ_INT(m.type, VX_MSG_SEARCH);
+    ASSERT(m.request_id == 0x1234);
+    /* unknown type 99, request_id 7, well-formed otherwise */
+    static const unsigned char unknown[] = {0x95, 0x01, 0x63, 0x07, 0x00, 0x80};
+    ASSERT_EQ_INT(vx_proto_decode_request(unknown, sizeof unknown, &a, &m, err, sizeof err), VX_ERR_PROTO);
+    ASSERT(strstr(err, "unknown message type 99"));
+    ASSERT_EQ_INT(m.type, 0);
+    ASSERT(m.request_id == 7);
+    /* uint64 request_id with trailing bytes after the envelope */
+    static const unsigned char trailing[] = {0x95, 0x01, 0x01, 0xcf, 1, 2, 3, 4, 5, 6, 7, 8, 0x00, 0x80, 0xc0};
+    ASSERT_EQ_INT(vx_proto_decode_request(trailing, sizeof trailing, &a, &m, err, sizeof err), VX_ERR_PROTO);
+    ASSERT_EQ_INT(m.type, VX_MSG_HEALTH);
+    ASSERT(m.request_id == 0x0102030405060708ull);
+    /* request_id itself cut short: nothing is guessed */
+    static const unsigned char short_id[] = {0x95, 0x01, 0x01, 0xce, 0x00, 0x01};
+    ASSERT(vx_proto_decode_request(short_id, sizeof short_id, &a, &m, err, sizeof err) != VX_OK);
+    ASSERT_EQ_INT(m.type, VX_MSG_HEALTH);
+    ASSERT(m.request_id == 0);
+    vx_arena_fini(&a);
+}
+
 /* decode defaults when optional keys are absent */
 TEST(defaults)
 {
