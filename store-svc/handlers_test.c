@@ -215,6 +215,28 @@ TEST(handlers_upsert_creates_default)
     ASSERT(strstr(rp.err_message, "zero norm"));
 }
 
+/* A batch refused by validation leaves nothing behind, not even the
+ * collection create_if_missing would have made for it. */
+TEST(handlers_refused_create_if_missing_batch_creates_nothing)
+{
+    setup();
+    vx_reply rp;
+    vx_request up = req_of(VX_MSG_POINTS_UPSERT);
+    vx_point pts[2] = {{"a", vecs[0], 3, NULL}, {"b", vecs[1], 2, NULL}};
+    up.body.upsert.collection = "auto2";
+    up.body.upsert.points = pts;
+    up.body.upsert.n_points = 2;
+    up.body.upsert.create_if_missing = true;
+    ASSERT_EQ_INT(call(&up, &rp), VX_ERR_INVALID);
+    ASSERT(strstr(rp.err_message, "points[1].vector"));
+    vx_request in = req_of(VX_MSG_COLL_INFO);
+    in.body.coll_name.name = "auto2";
+    ASSERT_EQ_INT(call(&in, &rp), VX_ERR_NOT_FOUND);
+    pts[1].dim = 3; /* the same batch, now valid, creates it */
+    ASSERT_EQ_INT(call(&up, &rp), VX_OK);
+    ASSERT_EQ_INT(rp.body.write.count, 2);
+}
+
 TEST(handlers_unserved_types)
 {
     setup();
