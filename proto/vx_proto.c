@@ -76,6 +76,11 @@ void vxp_set_err(char *err, size_t err_len, const char *fmt, ...)
 typedef struct chk {
     char *err;
     size_t err_len;
+    /* Values must also be what JSON can carry (UTF-8, finite, unique keys):
+     * true for requests, where data enters; false for replies (they carry
+     * stored data, which the gateway renders safely) and for WAL records
+     * written before the check existed. */
+    bool strict_values;
 } chk;
 
 #define FAIL(c, code, ...)                                                                         \
@@ -203,11 +208,11 @@ static int check_value_tree(chk *c, const char *pfx, const char *f, const vx_val
     case VX_VAL_BOOL:
     case VX_VAL_INT: return VX_OK;
     case VX_VAL_DOUBLE:
-        if (!isfinite(v->u.d))
+        if (c->strict_values && !isfinite(v->u.d))
             FAIL(c, VX_ERR_INVALID, "%s%s: contains a number that is not finite", pfx, f);
         return VX_OK;
     case VX_VAL_STRING:
-        if (!vx_utf8_valid(v->u.str.ptr, v->u.str.len))
+        if (c->strict_values && !vx_utf8_valid(v->u.str.ptr, v->u.str.len))
             FAIL(c, VX_ERR_INVALID, "%s%s: contains a string that is not valid UTF-8", pfx, f);
         return VX_OK;
     case VX_VAL_ARRAY:
@@ -225,10 +230,12 @@ static int check_value_tree(chk *c, const char *pfx, const char *f, const vx_val
         const vx_member *m = &v->u.obj.items[i];
         if (!m->key || memchr(m->key, 0, m->key_len))
             FAIL(c, VX_ERR_INVALID, "%s%s: object key missing or contains NUL", pfx, f);
-        if (!vx_utf8_valid(m->key, m->key_len))
+        if (c->strict_values && !vx_utf8_valid(m->key, m->key_len))
             FAIL(c, VX_ERR_INVALID, "%s%s: contains a key that is not valid UTF-8", pfx, f);
         TRY(check_value_tree(c, pfx, f, &m->value, depth + 1, max));
     }
+    if (!c->strict_values)
+        return VX_OK;
     bool nomem;
     const vx_member *dup = duplicate_key(v, &nomem);
     if (nomem)
@@ -308,9 +315,9 @@ static int check_ids(chk *c, const char *f, const char *const *ids, uint32_t n, 
     return VX_OK;
 }
 
-int vxp_check_request(const vx_request *m, char *err, size_t err_len)
+int vxp_check_request(const vx_request *m, unsigned flags, char *err, size_t err_len)
 {
-    chk cc = {err, err_len}, *c = &cc;
+    chk cc = {err, err_len, !(flags & VX_PROTO_DECODE_LOGGED)}, *c = &cc;
     char pfx[48];
     if (!vx_msg_name((int)m->type))
         FAIL(c, VX_ERR_INVALID, "type: unknown message type %d", (int)m->type);
@@ -523,7 +530,7 @@ static int check_reply_body(chk *c, const vx_reply *m)
 
 int vxp_check_reply(const vx_reply *m, char *err, size_t err_len)
 {
-    chk cc = {err, err_len}, *c = &cc;
+    chk cc = {err, err_len, false}, *c = &cc;
     /* type 0: the error reply to a request whose type could not be read */
     if (!vx_msg_name((int)m->type) && !(m->type == 0 && m->status < 0))
         FAIL(c, VX_ERR_INVALID, "type: unknown message type %d", (int)m->type);

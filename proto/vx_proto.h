@@ -346,6 +346,13 @@ void vx_proto_encode_error(vx_msg_type type, uint64_t request_id, int status, co
  * server can answer errors with the right type. */
 int vx_proto_decode_request(const void *data, size_t len, vx_arena *a, vx_request *m, char *err,
                             size_t err_len);
+/* The same with flags. VX_PROTO_DECODE_LOGGED: a request read back from the
+ * store's WAL; its values are not held to the checks added after it may have
+ * been written (UTF-8 strings and keys, finite numbers, unique keys: refused
+ * at the boundary since 2026-11-24), so old data still replays. */
+#define VX_PROTO_DECODE_LOGGED 1u
+int vx_proto_decode_request_flags(const void *data, size_t len, vx_arena *a, vx_request *m,
+                                  unsigned flags, char *err, size_t err_len);
 int vx_proto_decode_reply(const void *data, size_t len, vx_arena *a, vx_reply *m, char *err,
                           size_t err_len);
 

@@ -360,7 +360,7 @@ static int dec_envelope(dec *d, obj *root, bool type_zero_ok, vx_msg_type *type,
     return need_map(d, *body, "body");
 }
 
-static int decode_request(dec *d, obj *root, vx_request *m)
+static int decode_request(dec *d, obj *root, unsigned flags, vx_request *m)
 {
     obj *x, *body;
     uint64_t v;
@@ -369,7 +369,7 @@ static int decode_request(dec *d, obj *root, vx_request *m)
         FAIL(d, VX_ERR_PROTO, "deadline_ms: expected uint32");
     m->deadline_ms = (uint32_t)v;
     TRY(dec_request_body(d, body, m));
-    return vxp_check_request(m, d->err, d->err_len);
+    return vxp_check_request(m, flags, d->err, d->err_len);
 }
 
 /* Reads one msgpack unsigned integer (positive fixint, uint8..uint64) at
@@ -409,6 +409,12 @@ static void peek_envelope(const unsigned char *p, size_t len, vx_request *m)
 int vx_proto_decode_request(const void *data, size_t len, vx_arena *a, vx_request *m, char *err,
                             size_t err_len)
 {
+    return vx_proto_decode_request_flags(data, len, a, m, 0, err, err_len);
+}
+
+int vx_proto_decode_request_flags(const void *data, size_t len, vx_arena *a, vx_request *m,
+                                  unsigned flags, char *err, size_t err_len)
+{
     dec d = {a, err, err_len};
     vx_mp_doc *doc = NULL;
     memset(m, 0, sizeof *m);
@@ -416,7 +422,7 @@ int vx_proto_decode_request(const void *data, size_t len, vx_arena *a, vx_reques
         err[0] = '\0';
     int rc = vx_mp_doc_parse(data, len, &doc, err, err_len);
     if (rc == VX_OK)
-        rc = decode_request(&d, vx_mp_doc_root(doc), m);
+        rc = decode_request(&d, vx_mp_doc_root(doc), flags, m);
     else if (data)
         peek_envelope(data, len, m);
     vx_mp_doc_free(doc);

@@ -188,7 +188,7 @@ static void enc_request_body(vx_buf *b, const vx_request *m)
 int vx_proto_encode_request(const vx_request *m, vx_buf *out)
 {
     char err[256];
-    if (vxp_check_request(m, err, sizeof err) != VX_OK) {
+    if (vxp_check_request(m, 0, err, sizeof err) != VX_OK) {
         VX_WARN("not encoding %s request: %s", msg_name(m->type), err);
         return VX_ERR_INVALID;
     }

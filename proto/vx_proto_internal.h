@@ -13,7 +13,7 @@
 
 /* Check every limit of a decoded/to-be-encoded message. Return VX_OK,
  * VX_ERR_INVALID or VX_ERR_LIMIT with a message naming the field in err. */
-int vxp_check_request(const vx_request *m, char *err, size_t err_len);
+int vxp_check_request(const vx_request *m, unsigned flags, char *err, size_t err_len);
 int vxp_check_reply(const vx_reply *m, char *err, size_t err_len);
 
 void vxp_set_err(char *err, size_t err_len, const char *fmt, ...)

@@ -49,7 +49,8 @@ int pers_encode(const vx_request *rec, vx_buf *out)
 int pers_decode(const wal_record *r, vx_arena *a, vx_request *out, char *err, size_t err_len)
 {
     char why[256] = "";
-    int rc = vx_proto_decode_request(r->payload, r->len, a, out, why, sizeof why);
+    int rc = vx_proto_decode_request_flags(r->payload, r->len, a, out, VX_PROTO_DECODE_LOGGED, why,
+                                           sizeof why);
     if (rc == VX_OK && (int)out->type != (int)r->type) {
         snprintf(why, sizeof why, "payload is a '%s' request, record type is %u",
                  vx_msg_name(out->type) ? vx_msg_name(out->type) : "?", r->type);
