@@ -379,8 +379,18 @@ static bool peek_uint(const unsigned char *p, size_t len, size_t *pos, uint64_t 
     if (*pos >= len)
         return false;
     unsigned char tag = p[(*pos)++];
-    size_t n = tag <= 0x7f ? 0 : tag == 0xcc ? 1 : tag == 0xcd ? 2 : tag == 0xce ? 4 : tag == 0xcf ? 8 : 9;
-    if (n == 9 || len - *pos < n)
+    size_t n; /* bytes after the tag */
+    switch (tag) {
+    case 0xcc: n = 1; break;
+    case 0xcd: n = 2; break;
+    case 0xce: n = 4; break;
+    case 0xcf: n = 8; break;
+    default:
+        if (tag > 0x7f)
+            return false;
+        n = 0;
+    }
+    if (len - *pos < n)
         return false;
     uint64_t v = n ? 0 : tag;
     for (size_t i = 0; i < n; i++)

@@ -288,13 +288,16 @@ TEST(malformed_requests_keep_their_readable_type_and_request_id)
     ASSERT(m.request_id == 0x1234);
     /* unknown type 99, request_id 7, well-formed otherwise */
     static const unsigned char unknown[] = {0x95, 0x01, 0x63, 0x07, 0x00, 0x80};
-    ASSERT_EQ_INT(vx_proto_decode_request(unknown, sizeof unknown, &a, &m, err, sizeof err), VX_ERR_PROTO);
+    int rc = vx_proto_decode_request(unknown, sizeof unknown, &a, &m, err, sizeof err);
+    ASSERT_EQ_INT(rc, VX_ERR_PROTO);
     ASSERT(strstr(err, "unknown message type 99"));
     ASSERT_EQ_INT(m.type, 0);
     ASSERT(m.request_id == 7);
     /* uint64 request_id with trailing bytes after the envelope */
-    static const unsigned char trailing[] = {0x95, 0x01, 0x01, 0xcf, 1, 2, 3, 4, 5, 6, 7, 8, 0x00, 0x80, 0xc0};
-    ASSERT_EQ_INT(vx_proto_decode_request(trailing, sizeof trailing, &a, &m, err, sizeof err), VX_ERR_PROTO);
+    static const unsigned char trailing[] = {0x95, 0x01, 0x01, 0xcf, 1, 2, 3, 4,
+                                             5,    6,    7,    8,    0, 0x80, 0xc0};
+    rc = vx_proto_decode_request(trailing, sizeof trailing, &a, &m, err, sizeof err);
+    ASSERT_EQ_INT(rc, VX_ERR_PROTO);
     ASSERT_EQ_INT(m.type, VX_MSG_HEALTH);
     ASSERT(m.request_id == 0x0102030405060708ull);
     /* request_id itself cut short: nothing is guessed */
