@@ -682,9 +682,14 @@ static void rescore_overflowed_hits(const collection *c, const float *q, vx_sear
         any = !isfinite(out->hits[i].score);
     if (!any)
         return;
+    if (out->n_hits > VX_MAX_K) /* k is checked before the search */
+        return;
+    /* the exact scores in double: the order among saturated ones is theirs */
+    double exact[VX_MAX_K];
     for (uint32_t i = 0; i < out->n_hits; i++) {
         vx_search_hit *h = &out->hits[i];
         uint32_t slot;
+        exact[i] = h->score;
         if (isfinite(h->score) || !idmap_get(c->ids, h->id, strlen(h->id), &slot))
             continue;
         const float *x = user_row(c, slot);
@@ -694,18 +699,23 @@ static void rescore_overflowed_hits(const collection *c, const float *q, vx_sear
                                                  : (double)q[d] * x[d];
         if (c->cfg.metric == VX_METRIC_L2)
             acc = sqrt(acc);
+        exact[i] = acc;
         h->score = fabs(acc) > FLT_MAX ? copysignf(FLT_MAX, (float)acc) : (float)acc;
     }
-    /* best first: descending, ascending for l2 (insertion sort: n ≤ VX_MAX_K, rare) */
+    /* best first by the exact score: descending, ascending for l2 (insertion
+     * sort, stable, so equal scores keep the scan's slot order; n ≤ VX_MAX_K) */
     bool asc = c->cfg.metric == VX_METRIC_L2;
     for (uint32_t i = 1; i < out->n_hits; i++) {
         vx_search_hit h = out->hits[i];
+        double e = exact[i];
         uint32_t j = i;
-        while (j > 0 && (asc ? out->hits[j - 1].score > h.score : out->hits[j - 1].score < h.score)) {
+        while (j > 0 && (asc ? exact[j - 1] > e : exact[j - 1] < e)) {
             out->hits[j] = out->hits[j - 1];
+            exact[j] = exact[j - 1];
             j--;
         }
         out->hits[j] = h;
+        exact[j] = e;
     }
 }
 

@@ -445,6 +445,30 @@ TEST(handlers_scores_beyond_float32)
     s.body.search = (vx_search_req){"ovf_nan", q, 2, 1, NULL, 0, true, false, false};
     ASSERT_EQ_INT(call(&s, &rp), VX_OK);
     ASSERT(rp.body.search.n_hits == 1 && rp.body.search.hits[0].score == 0.0f);
+
+    /* two saturated hits keep the order of their exact scores, whatever the
+     * insertion order: dot 6.8e76 before 3.4e76; l2 3.8e38 before 6.2e38 */
+    for (size_t t = 0; t < 2; t++) {
+        const char *name = t == 0 ? "ovf_two_dot" : "ovf_two_l2";
+        vx_request c2 = req_of(VX_MSG_COLL_CREATE);
+        c2.body.coll_create = (vx_coll_config){name, 2, cases[t].m, {VX_INDEX_FLAT, 16, 200}, NULL};
+        ASSERT_EQ_INT(call(&c2, &rp), VX_OK);
+        float full[2] = {cases[t].big, cases[t].big};
+        float half[2] = {cases[t].big / 2, cases[t].big / 2};
+        vx_point best = {"best", t == 0 ? full : half, 2, NULL};
+        vx_point next = {"next", t == 0 ? half : full, 2, NULL};
+        vx_point two[2] = {next, best}; /* the worse one gets the smaller slot */
+        vx_request u2 = req_of(VX_MSG_POINTS_UPSERT);
+        u2.body.upsert = (vx_upsert_req){name, two, 2, false};
+        ASSERT_EQ_INT(call(&u2, &rp), VX_OK);
+        vx_request s2 = req_of(VX_MSG_SEARCH);
+        s2.body.search = (vx_search_req){name, q, 2, 2, NULL, 0, true, false, false};
+        ASSERT_EQ_INT(call(&s2, &rp), VX_OK);
+        ASSERT_EQ_INT(rp.body.search.n_hits, 2);
+        ASSERT_MSG(!strcmp(rp.body.search.hits[0].id, "best"), "t=%zu first %s", t,
+                   rp.body.search.hits[0].id);
+        ASSERT(rp.body.search.hits[0].score == FLT_MAX && rp.body.search.hits[1].score == FLT_MAX);
+    }
 }
 
 TEST(handlers_teardown)
