@@ -629,11 +629,15 @@ int coll_index_search(coll_index *ix, const collection *c, const vx_search_req *
     if (ix->n_backlog || ix->n_linking) {
         n = coll_index_backlog_merge(ix, c, q, f, req->k, labels, dists, n, items);
     } else {
-        for (uint32_t i = 0; i < n; i++) {
-            items[i].slot = labels[i];
-            items[i].score =
-                ix->metric == VX_METRIC_L2 ? sqrtf(dists[i] > 0 ? dists[i] : 0) : -dists[i];
-        }
+        /* through a topk, for the exact scan's order: equal scores by slot
+         * (insertion order), which the graph's own order does not keep */
+        topk order;
+        topk_init(&order, items, req->k, ix->metric != VX_METRIC_L2);
+        for (uint32_t i = 0; i < n; i++)
+            topk_push(&order, ix->metric == VX_METRIC_L2 ? sqrtf(dists[i] > 0 ? dists[i] : 0)
+                                                         : -dists[i],
+                      labels[i]);
+        n = topk_finish(&order);
     }
     emit_hits(ix, c, req, a, out, items, n);
     out->used_index = true;

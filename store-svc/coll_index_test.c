@@ -313,6 +313,41 @@ TEST(coll_index_exact_flag_is_brute_force)
     free(qs);
 }
 
+/* API.md: ties are broken by insertion order, also when the graph answers
+ * (its own result order among equal scores is arbitrary). */
+TEST(coll_index_graph_ties_come_in_insertion_order)
+{
+    uint32_t n = 3000;
+    float *data = gen(n, 5);
+    vx_metric metrics[2] = {VX_METRIC_DOT, VX_METRIC_L2};
+    for (int m = 0; m < 2; m++) {
+        collection *c = mk(metrics[m], VX_INDEX_HNSW, 0, 0);
+        ASSERT(c);
+        load(c, data, 0, n);
+        float twin[DIM];
+        for (int d = 0; d < DIM; d++)
+            twin[d] = 9.0f;
+        for (int i = 0; i < 5; i++) { /* five identical points, one upsert each */
+            tu_reset();
+            vx_point p = {vx_arena_sprintf(&tu_arena, "twin%d", i), twin, DIM, NULL};
+            char err[256];
+            ASSERT_EQ_INT(coll_upsert(c, &p, 1, err, sizeof err), VX_OK);
+        }
+        tu_reset();
+        vx_search_req req = {.vector = twin, .dim = DIM, .k = 5, .ef = 64};
+        vx_search_rep rep;
+        char err[256];
+        ASSERT_EQ_INT(coll_search(c, &req, &tu_arena, &rep, err, sizeof err), VX_OK);
+        ASSERT(rep.used_index);
+        ASSERT_EQ_INT(rep.n_hits, 5);
+        for (int i = 0; i < 5; i++)
+            ASSERT_MSG(!strcmp(rep.hits[i].id, vx_arena_sprintf(&tu_arena, "twin%d", i)),
+                       "metric %d: hit %d is %s", m, i, rep.hits[i].id);
+        coll_destroy(c);
+    }
+    free(data);
+}
+
 TEST(coll_index_ef_and_small_collections)
 {
     uint32_t n = 3000;
