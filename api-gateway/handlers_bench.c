@@ -1,7 +1,8 @@
 /*
  * handlers_bench.c — POST /benchmark (SPEC §3.2).
  *
- * Runs on a scratch collection "_vx_bench_<16 hex>" that is created first
+ * Runs on a scratch collection "_vx_bench_<8 hex: creation time, unix
+ * seconds><8 hex: random>" that is created first
  * and ALWAYS deleted afterwards (also on errors), so user data is never
  * touched. Bounds (400 otherwise): vector_count 1..100000, dimension
  * 1..VX_MAX_DIM, search_count 1..10000, and vector_count × dimension <=
@@ -14,13 +15,16 @@
  *
  * A run cut short by a crash of the store or the gateway cannot delete its
  * scratch collection, which the store has logged. So each run first removes
- * every "_vx_bench_<16 hex>" collection that is not a run in flight in this
- * gateway (PUT refuses that prefix, so these are only ever ours). With
- * several gateways on one store, a sweep may remove another gateway's
- * in-flight scratch collection; that run then fails with 404.
+ * every scratch collection created more than API_BENCH_STALE_S ago that is
+ * not a run in flight in this gateway (PUT refuses the prefix, so these are
+ * only ever ours). The age matters when several gateways share a store: a
+ * younger one may be another gateway's run in flight. Names without a
+ * plausible time (more than a day ahead: the random names of earlier
+ * versions) count as stale.
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -33,6 +37,9 @@
 #define API_BENCH_MAX_SEARCHES 10000
 #define API_BENCH_MAX_FLOATS 50000000ull
 #define API_BENCH_MAX_RUNNING 8 /* concurrent runs per gateway (503 beyond) */
+/* A scratch collection this old is a leftover: the longest run the bounds
+ * allow takes minutes, not half an hour. */
+#define API_BENCH_STALE_S 1800
 
 /* Scratch collections of the runs in flight in this process. */
 static pthread_mutex_t bench_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -86,6 +93,17 @@ bool api_is_bench_scratch_name(const char *name)
     return true;
 }
 
+/* True when scratch collection name (api_is_bench_scratch_name) was created
+ * more than API_BENCH_STALE_S ago, or carries no plausible creation time. */
+static bool bench_is_stale(const char *name, uint64_t now_s)
+{
+    char hex[9];
+    memcpy(hex, name + strlen(API_BENCH_PREFIX), 8);
+    hex[8] = '\0';
+    uint64_t created = strtoull(hex, NULL, 16);
+    return created + API_BENCH_STALE_S < now_s || created > now_s + 86400;
+}
+
 /* Deletes the scratch collections that interrupted runs left behind. Best
  * effort: a failure is logged and the run goes on. */
 static void bench_sweep(api_ctx *c, vx_arena *a)
@@ -100,7 +118,8 @@ static void bench_sweep(api_ctx *c, vx_arena *a)
         return;
     for (uint32_t i = 0; i < rep.body.coll_list.n_colls; i++) {
         const char *name = rep.body.coll_list.colls[i].config.name;
-        if (!api_is_bench_scratch_name(name) || bench_is_running(name))
+        if (!api_is_bench_scratch_name(name) || bench_is_running(name) ||
+            !bench_is_stale(name, vx_wall_ms() / 1000))
             continue;
         vx_request del;
         vx_reply drep;
@@ -190,7 +209,9 @@ void h_benchmark(api_ctx *c)
     if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed) || seed == 0)
         seed = vx_wall_ms() | 1;
     char name[32];
-    snprintf(name, sizeof(name), API_BENCH_PREFIX "%016llx", (unsigned long long)seed);
+    snprintf(name, sizeof(name), API_BENCH_PREFIX "%08llx%08llx",
+             (unsigned long long)(vx_wall_ms() / 1000) & 0xffffffffull,
+             (unsigned long long)seed & 0xffffffffull);
     if (!bench_register(name)) {
         api_send_error(c, VX_ERR_OVERLOADED, "benchmark: %d runs already in progress",
                        API_BENCH_MAX_RUNNING);
