@@ -251,8 +251,10 @@ static int top_k(api_ctx *c, uint32_t *k)
 }
 
 /* Searches "default"; n_hits = 0 when it does not exist yet. */
+/* field: what became the query vector, named in the store's errors (as in
+ * upsert_one). */
 static int search_default(api_ctx *c, const float *vec, uint32_t dim, uint32_t k,
-                          vx_search_rep *out)
+                          const char *field, vx_search_rep *out)
 {
     vx_request req;
     vx_reply rep;
@@ -267,7 +269,10 @@ static int search_default(api_ctx *c, const float *vec, uint32_t dim, uint32_t k
     if (rc == VX_ERR_NOT_FOUND)
         return VX_OK;
     if (rc) {
-        api_send_error(c, rc, "%s", c->err);
+        if (strncmp(c->err, "vector", 6) == 0)
+            api_send_error(c, rc, "%s%s", field, c->err + 6);
+        else
+            api_send_error(c, rc, "%s", c->err);
         return rc;
     }
     *out = rep.body.search;
@@ -301,7 +306,7 @@ void h_search_vector(api_ctx *c)
         return;
     }
     vx_search_rep s;
-    if (top_k(c, &k) || search_default(c, vec, dim, k, &s))
+    if (top_k(c, &k) || search_default(c, vec, dim, k, "vector", &s))
         return;
     vx_buf b = VX_BUF_INIT;
     vx_jsonw w;
@@ -320,7 +325,7 @@ void h_search_text(api_ctx *c)
     vx_reply er;
     vx_search_rep s;
     if (top_k(c, &k) || api_embed(c, model, &text, 1, &er) ||
-        search_default(c, er.body.embed.vectors, er.body.embed.dim, k, &s))
+        search_default(c, er.body.embed.vectors, er.body.embed.dim, k, "text (its embedding)", &s))
         return;
     vx_buf b = VX_BUF_INIT;
     vx_jsonw w;

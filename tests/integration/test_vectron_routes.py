@@ -286,6 +286,9 @@ def test_upsert_text_and_search_text(s):
     expect(s.http.post("/vector", {"id": "v3", "vector": [1, 2, 3]}), 200)
     err = expect_error(s.http.post("/upsert-text", {"id": "t", "text": "hello"}), 400, mentions="text")
     assert "points[0]" not in err["message"] and not err["message"].startswith("vector"), err
+    # and so does /search/text
+    err = expect_error(s.http.post("/search/text", {"text": "hello"}), 400, mentions="text (its embedding)")
+    assert not err["message"].startswith("vector"), err
 
 
 @vx.fresh
