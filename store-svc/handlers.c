@@ -227,15 +227,21 @@ static int hd_upsert(hd_ctx *c)
         cfg.dimension = u->points[0].dim;
         cfg.metric = VX_METRIC_COSINE;
         cfg.index.type = VX_INDEX_FLAT;
-        /* Validate the batch against the collection it would create before
-         * creating it: a refused batch must not leave an empty collection. */
-        collection *dry = NULL;
-        rc = coll_create(&cfg, &dry, c->err, sizeof c->err);
-        if (rc == VX_OK)
-            rc = coll_upsert_check(dry, u->points, u->n_points, c->err, sizeof c->err);
-        coll_destroy(dry);
-        if (rc)
-            return rc;
+        /* When it is missing, validate the batch against the collection it
+         * would create before creating it: a refused batch must not leave an
+         * empty collection (an existing one checks the batch below). */
+        store_ref *probe = NULL;
+        if (store_acquire(c->h->st, u->collection, false, &probe) == VX_OK) {
+            store_release(probe);
+        } else {
+            collection *dry = NULL;
+            rc = coll_create(&cfg, &dry, c->err, sizeof c->err);
+            if (rc == VX_OK)
+                rc = coll_upsert_check(dry, u->points, u->n_points, c->err, sizeof c->err);
+            coll_destroy(dry);
+            if (rc)
+                return rc;
+        }
         bool created;
         rc = store_acquire_or_create_lsn(c->h->st, &cfg, &r, &created, &create_lsn, c->err,
                                          sizeof c->err);
