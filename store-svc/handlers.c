@@ -153,6 +153,12 @@ static int hd_health(hd_ctx *c)
         obj_add_int(stats, "wal_fsyncs", (int64_t)ws.fsyncs);
         obj_add_int(stats, "wal_fsync_ns_total", (int64_t)ws.fsync_ns_total);
         obj_add_int(stats, "wal_fsync_ns_max", (int64_t)ws.fsync_ns_max);
+        /* a poisoned log refuses every write until a restart re-reads the
+         * disk (docs/DURABILITY.md §4): the store is unhealthy, not "ok" */
+        if (ws.failed)
+            return hd_fail(c, ws.failed,
+                           "wal: a write or fsync failed and the log refuses writes: restart "
+                           "the store");
     }
     c->rep->body.health.service = "store";
     c->rep->body.health.version = STORE_SERVICE_VERSION;

@@ -555,6 +555,7 @@ void wal_get_stats(wal *w, wal_stats *out)
     out->last_lsn = w->written_lsn;
     out->durable_lsn = w->durable_lsn;
     out->segment_bytes = w->seg_bytes;
+    out->failed = w->failed;
     pthread_mutex_unlock(&w->mu);
 }
 

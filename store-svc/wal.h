@@ -62,6 +62,7 @@ typedef struct wal_stats {
     uint64_t last_lsn;         /* newest LSN written (0: none yet) */
     uint64_t durable_lsn;      /* newest LSN known durable */
     uint64_t segment_bytes;    /* size of the active segment */
+    int failed;                /* 0, or the error that poisoned the log */
 } wal_stats;
 
 typedef struct wal_open_opts {

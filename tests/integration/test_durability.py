@@ -269,6 +269,41 @@ def test_second_store_on_same_dir_refused(s):
     expect(s.http.post("/collections/d_a/points", {"points": [{"id": "still", "vector": [1, 2, 3, 4]}]}), 200)
 
 
+@vx.fresh
+def test_failed_wal_write_makes_the_store_unhealthy(s):
+    """DURABILITY.md §4: after a failed write the log refuses every later
+    write (io_error) and the store reports itself unhealthy until restarted.
+    The failure: a file size limit (RLIMIT_FSIZE, SIGXFSZ ignored) that the
+    WAL segment outgrows."""
+    fill(s, 5)
+    s.stop_store()
+    sock = s.store_url[len("ipc://"):]
+    argv = [vx.STORE_BIN, "--listen", s.store_url, "--data-dir", s.data_dir,
+            "--events-url", s.events_url]
+    s.store = vx.Proc("store", ["sh", "-c", 'trap "" XFSZ; ulimit -f 400; exec "$@"', "sh"] + argv,
+                      s.log_path("store"))
+    s._wait_ipc(s.store, s.store_url)
+    assert os.path.exists(sock)
+    failed = None
+    for i in range(400):  # 1 KiB per point: the 400 KiB limit is reached well before the end
+        r = s.http.post("/collections/d_a/points",
+                        {"points": [{"id": "big%d" % i, "vector": [1, 2, 3, 4], "metadata": {"pad": "x" * 1000}}]})
+        if r.status != 200:
+            failed = r
+            break
+    assert failed is not None, "no write failed under a 400 KiB file size limit"
+    assert failed.status >= 500 and failed.json["error"]["code"] == "io_error", (failed.status, failed.body)
+    vx.expect_error(s.http.post("/collections/d_a/points", {"points": [{"id": "after", "vector": [1, 2, 3, 4]}]}),
+                    500, code="io_error", what="a write after the failure")
+    h = expect(s.http.get("/health"), 200)
+    assert h["status"] == "degraded" and h["services"]["store"] != "ok", h
+    # a restart without the limit re-reads the disk and serves again
+    s.store.kill9()
+    s.start_store()
+    expect(s.http.post("/collections/d_a/points", {"points": [{"id": "after", "vector": [1, 2, 3, 4]}]}), 200)
+    assert expect(s.http.get("/health"), 200)["status"] == "ok"
+
+
 def _vec(i, dim=16):
     # distinct, deterministic, well spread
     return [math.sin(i * 0.37 + d * 1.3) * (1 + (i * 7 + d) % 5) for d in range(dim)]
