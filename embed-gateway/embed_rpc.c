@@ -8,8 +8,6 @@
  */
 #include "embed_handlers.h"
 
-#include <string.h>
-
 #include "vx_err.h"
 #include "vx_log.h"
 
