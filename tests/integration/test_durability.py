@@ -284,6 +284,7 @@ def test_failed_wal_write_makes_the_store_unhealthy(s):
                       s.log_path("store"))
     s._wait_ipc(s.store, s.store_url)
     assert os.path.exists(sock)
+    wait_ready(s)  # the socket file exists before the gateway has re-dialled it
     failed = None
     for i in range(400):  # 1 KiB per point: the 400 KiB limit is reached well before the end
         r = s.http.post("/collections/d_a/points",
@@ -300,6 +301,7 @@ def test_failed_wal_write_makes_the_store_unhealthy(s):
     # a restart without the limit re-reads the disk and serves again
     s.store.kill9()
     s.start_store()
+    wait_ready(s)
     expect(s.http.post("/collections/d_a/points", {"points": [{"id": "after", "vector": [1, 2, 3, 4]}]}), 200)
     assert expect(s.http.get("/health"), 200)["status"] == "ok"
 

@@ -334,6 +334,26 @@ class Services:
             argv += ["--events-url", self.events_url]
         self.store = Proc("store", argv + self.extra_store_args, self.log_path("store"))
         self._wait_ipc(self.store, self.store_url)
+        if self.api is not None and self.api.alive() and self.http is not None:
+            self.wait_gateway_sees_store()
+
+    def wait_gateway_sees_store(self, timeout_s=15):
+        """A restarted store's socket file exists before a running gateway has
+        re-dialled it (nng's reconnect backs off up to 1 s): until then the
+        gateway answers 503. Waits until /health shows the store "ok"; gives
+        up quietly (the test's own checks then say what is wrong) when the
+        gateway does not answer /health with 200, e.g. behind auth."""
+        deadline = time.time() + timeout_s
+        while time.time() < deadline:
+            r = self.http.get("/health")
+            if r.status != 200:
+                return
+            try:
+                if r.json["services"]["store"] == "ok":
+                    return
+            except (AssertionError, KeyError, TypeError):
+                return
+            time.sleep(0.05)
 
     def _start_api(self):
         self._need(API_BIN)
