@@ -214,7 +214,13 @@ int main(int argc, char **argv)
         check_problem(&st, res.error[0] ? res.error : vx_strerror(rc));
         if (strstr(res.error, "missing"))
             printf("  GAP: %s\n", res.error);
-    } else if (res.torn_tail) {
+    } else if (res.covered_damage[0]) {
+        char msg[1100];
+        snprintf(msg, sizeof msg, "%s (in a segment the newest snapshot covers: nothing is lost, the "
+                 "store starts; an older snapshot could not be used with this log)", res.covered_damage);
+        check_problem(&st, msg);
+    }
+    if (rc == VX_OK && res.torn_tail) {
         char msg[1100];
         snprintf(msg, sizeof msg, "%s (torn tail: vectron-check --repair, or the store on start, "
                  "truncates it)", res.error);

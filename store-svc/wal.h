@@ -150,6 +150,12 @@ typedef struct wal_replay_result {
     bool torn_tail;         /* a torn tail was found (truncated when repair) */
     bool data_lost;         /* accept_loss dropped records */
     char error[512];        /* the first problem, naming file and offset ("" when none) */
+    /* The first damage found in a segment the snapshot covers entirely
+     * (every record <= after_lsn): nothing needed is lost, so replay goes on
+     * and it is not an error; "" when none. With repair the segment is
+     * renamed "<name>.lost" (an older snapshot could not be replayed with
+     * this log either way). */
+    char covered_damage[512];
 } wal_replay_result;
 
 /* Replays dir. Returns VX_OK (also for an empty or missing dir and for a

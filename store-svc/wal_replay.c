@@ -12,9 +12,14 @@
  *    with a correct CRC and an LSN just after the last good one): corruption
  *    in the middle;
  *  - otherwise: a torn tail, truncated at off when opts.repair.
- * Corruption is VX_ERR_CORRUPT unless accept_loss: then replay stops there,
- * logs at ERROR what was dropped and, with repair, truncates S at off and
- * renames the later segments to "<name>.lost".
+ * A segment that does not start right after the previous one's last LSN
+ * (prev + 1) means missing records — a lost segment — unless the snapshot
+ * covers them; that is corruption too, found before the segment is read.
+ * Damage in a segment the snapshot covers entirely (the next segment starts
+ * at or before after_lsn + 1) loses nothing: reported in covered_damage,
+ * replay goes on. Any other corruption is VX_ERR_CORRUPT unless accept_loss:
+ * then replay stops there, logs at ERROR what was dropped and, with repair,
+ * truncates S at off and renames the later segments to "<name>.lost".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,15 +55,17 @@ typedef struct seg_scan {
     char problem[256];
 } seg_scan;
 
-static void wal_set_error(wal_replay_result *res, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void wal_set_error(wal_replay_result *res, const char *fmt, ...)
+/* snprintf into a fixed message field; a long path is cut, not an error. */
+static void wal_format(char *dst, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void wal_format(char *dst, size_t len, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(res->error, sizeof res->error, fmt, ap);
+    vsnprintf(dst, len, fmt, ap);
     va_end(ap);
 }
+
+#define wal_set_error(res, ...) wal_format((res)->error, sizeof (res)->error, __VA_ARGS__)
 
 /* 1 when a record starting at p (within [base, end)) is well-formed, has a
  * correct CRC and an LSN in (min_lsn, min_lsn + window]. */
@@ -270,6 +277,42 @@ static void wal_move_lost(const char *dir, char **names, size_t n, size_t i)
     }
 }
 
+/* A segment that starts after prev + 1 leaves records out: a segment was
+ * lost (deleted, or never made it to disk). Only records the snapshot does
+ * not cover (LSN > after_lsn) count: older segments may be pruned, and a
+ * snapshot taken ahead of a log tail that never reached the disk makes the
+ * writer continue after the snapshot. */
+static bool wal_gap_after(uint64_t prev, uint64_t after_lsn, uint64_t next_first)
+{
+    uint64_t have = prev > after_lsn ? prev : after_lsn;
+    return next_first > have + 1;
+}
+
+/* Segment i starts after a gap. Corruption unless accept_loss; then replay
+ * stops before the gap (a later record may depend on a missing one) and,
+ * with repair, segment i and every later one are moved aside as "<name>.lost". */
+static int wal_handle_gap(const char *dir, char **names, size_t n, size_t i, uint64_t prev,
+                          uint64_t after_lsn, uint64_t next_first, const wal_replay_opts *opts,
+                          wal_replay_result *res)
+{
+    uint64_t from = (prev > after_lsn ? prev : after_lsn) + 1;
+    wal_set_error(res,
+                  "%s/%s: records %" PRIu64 "..%" PRIu64 " are missing: the previous segment (%s) "
+                  "ends at LSN %" PRIu64 " and this one starts at %" PRIu64
+                  " (a segment was removed or lost)",
+                  dir, names[i], from, next_first - 1, names[i - 1], prev, next_first);
+    if (!opts->accept_loss) {
+        VX_ERROR("wal: corrupt log: %s", res->error);
+        return VX_ERR_CORRUPT;
+    }
+    res->data_lost = true;
+    VX_ERROR("wal: DATA LOSS accepted: %s; replay stops at LSN %" PRIu64 ", every later record is dropped",
+             res->error, res->last_lsn);
+    if (opts->repair)
+        wal_move_lost(dir, names, n, i - 1);
+    return VX_OK;
+}
+
 int wal_replay(const char *dir, uint64_t after_lsn, wal_replay_fn cb, void *ctx,
                const wal_replay_opts *opts, wal_replay_result *res)
 {
@@ -342,6 +385,12 @@ int wal_replay(const char *dir, uint64_t after_lsn, wal_replay_fn cb, void *ctx,
             prev = lsns[i + 1] - 1;
             continue;
         }
+        if (i > 0 && wal_gap_after(prev, after_lsn, lsns[i])) {
+            rc = wal_handle_gap(dir, names, n, i, prev, after_lsn, lsns[i], opts, res);
+            if (rc != VX_OK)
+                goto out;
+            break;
+        }
         seg_scan s = {.dir = dir, .name = names[i], .is_last = (i + 1 == n), .after_lsn = after_lsn,
                       .cb = cb, .ctx = ctx};
         s.info.file = names[i];
@@ -375,6 +424,28 @@ int wal_replay(const char *dir, uint64_t after_lsn, wal_replay_fn cb, void *ctx,
 
         char path[PATH_MAX];
         fsu_path(path, sizeof path, dir, names[i]);
+        if (s.info.status == WAL_SEG_CORRUPT && i + 1 < n && lsns[i + 1] <= after_lsn + 1) {
+            /* Every record of this segment is <= after_lsn: the damage loses
+             * nothing the snapshot does not hold. Replay goes on with the
+             * next segment (the gap check starts from its first LSN). */
+            if (!res->covered_damage[0])
+                wal_format(res->covered_damage, sizeof res->covered_damage, "%s: offset %" PRIu64 ": %s",
+                           path, s.bad_off, s.problem);
+            VX_WARN("wal: damage in %s at offset %" PRIu64 " (%s), a segment the snapshot at LSN %" PRIu64
+                    " covers: nothing is lost%s",
+                    path, s.bad_off, s.problem, after_lsn, opts->repair ? "; moved aside as .lost" : "");
+            if (opts->repair) {
+                char lost[NAME_MAX + 1];
+                snprintf(lost, sizeof lost, "%s.lost", names[i]);
+                rc = fsu_rename_durable(dir, names[i], lost);
+                if (rc != VX_OK) {
+                    VX_ERROR("wal: cannot move %s aside: %s", path, strerror(errno));
+                    goto out;
+                }
+            }
+            prev = lsns[i + 1] - 1;
+            continue;
+        }
         if (!res->error[0])
             wal_set_error(res, "%s: offset %" PRIu64 ": %s", path, s.bad_off,
                      s.problem);

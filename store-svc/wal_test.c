@@ -390,6 +390,104 @@ TEST(wal_damage_in_an_earlier_segment_is_corruption)
     vx_buf_free(&b);
 }
 
+/* A segment deleted from the middle of the log: every later segment is
+ * intact, so only the LSNs tell (each segment must start right after the
+ * previous one ends, unless the snapshot covers the gap). */
+TEST(wal_missing_middle_segment_is_corruption)
+{
+    quiet();
+    char dir[512];
+    subdir(dir, sizeof dir, "wal");
+    wal_open_opts o = {WAL_FSYNC_NONE, 2048};
+    ASSERT_EQ_INT(write_records(dir, &o, 1, 300), VX_OK);
+    char **names;
+    size_t n;
+    ASSERT_EQ_INT(fsu_list_dir(dir, WAL_FILE_PREFIX, WAL_FILE_SUFFIX, &names, &n), VX_OK);
+    ASSERT(n >= 4);
+    uint64_t first[3];
+    for (int i = 0; i < 3; i++)
+        ASSERT_EQ_INT(fsu_parse_lsn_name(names[i], WAL_FILE_PREFIX, WAL_FILE_SUFFIX, &first[i]), 0);
+    ASSERT_EQ_INT(fsu_unlink_in(dir, names[1]), VX_OK);
+
+    wal_replay_result res;
+    wal_replay_opts repair = {.repair = true};
+    ASSERT_EQ_INT(wal_replay(dir, 0, NULL, NULL, &repair, &res), VX_ERR_CORRUPT);
+    char want[64];
+    snprintf(want, sizeof want, "records %llu..%llu are missing", (unsigned long long)first[1],
+             (unsigned long long)first[2] - 1);
+    ASSERT_MSG(strstr(res.error, want) && strstr(res.error, names[2]), "message: %s", res.error);
+    ASSERT_EQ_INT(count_segments(dir), (int)n - 1); /* nothing moved without accept_loss */
+
+    /* A snapshot that covers the gap makes it harmless. */
+    collect c = {0};
+    ASSERT_EQ_INT(wal_replay(dir, first[2] - 1, collect_cb, &c, NULL, &res), VX_OK);
+    ASSERT_EQ_INT(c.n, 300 - (first[2] - 1));
+    ASSERT(!c.bad && !res.data_lost);
+    /* ...one that covers only part of it does not. */
+    ASSERT_EQ_INT(wal_replay(dir, first[2] - 2, NULL, NULL, NULL, &res), VX_ERR_CORRUPT);
+
+    /* accept_loss + repair: the prefix before the gap is kept, the segments
+     * after it are moved aside; the log is consistent again. */
+    wal_replay_opts loss = {.repair = true, .accept_loss = true};
+    ASSERT_EQ_INT(wal_replay(dir, 0, NULL, NULL, &loss, &res), VX_OK);
+    ASSERT(res.data_lost);
+    ASSERT_EQ_INT(res.last_lsn, first[1] - 1);
+    ASSERT_EQ_INT(res.next_lsn, first[1]);
+    ASSERT_EQ_INT(count_segments(dir), 1);
+    ASSERT_EQ_INT(wal_replay(dir, 0, NULL, NULL, NULL, &res), VX_OK);
+    ASSERT_EQ_INT(res.records, first[1] - 1);
+    fsu_list_free(names, n);
+}
+
+/* Damage in a segment the snapshot covers entirely loses nothing: replay
+ * goes on (reported in covered_damage); with repair the segment is moved
+ * aside. Damage the snapshot does not fully cover stays an error. */
+TEST(wal_damage_the_snapshot_covers_is_not_fatal)
+{
+    quiet();
+    char dir[512];
+    subdir(dir, sizeof dir, "wal");
+    wal_open_opts o = {WAL_FSYNC_NONE, 2048};
+    ASSERT_EQ_INT(write_records(dir, &o, 1, 200), VX_OK);
+    char **names;
+    size_t n;
+    ASSERT_EQ_INT(fsu_list_dir(dir, WAL_FILE_PREFIX, WAL_FILE_SUFFIX, &names, &n), VX_OK);
+    ASSERT(n >= 3);
+    uint64_t second;
+    ASSERT_EQ_INT(fsu_parse_lsn_name(names[1], WAL_FILE_PREFIX, WAL_FILE_SUFFIX, &second), 0);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, names[0]);
+    vx_buf b = VX_BUF_INIT;
+    ASSERT_EQ_INT(fsu_read_file(path, &b), VX_OK);
+    b.data[b.len / 2] ^= 0xff;
+    ASSERT_EQ_INT(fsu_write_file_atomic(dir, names[0], b.data, b.len), VX_OK);
+
+    wal_replay_result res;
+    /* a snapshot one record short of covering it: corruption, as before */
+    ASSERT_EQ_INT(wal_replay(dir, second - 2, NULL, NULL, NULL, &res), VX_ERR_CORRUPT);
+    /* a snapshot covering the segment: every later record is delivered */
+    collect c = {0};
+    ASSERT_EQ_INT(wal_replay(dir, second - 1, collect_cb, &c, NULL, &res), VX_OK);
+    ASSERT_EQ_INT(c.n, 200 - (second - 1));
+    ASSERT(!c.bad && !res.data_lost && !res.error[0]);
+    ASSERT_MSG(strstr(res.covered_damage, names[0]), "covered_damage: %s", res.covered_damage);
+    ASSERT_EQ_INT(res.next_lsn, 201);
+    /* repair moves it aside; the log is clean and complete after the snapshot */
+    wal_replay_opts repair = {.repair = true};
+    ASSERT_EQ_INT(wal_replay(dir, second - 1, NULL, NULL, &repair, &res), VX_OK);
+    ASSERT_EQ_INT(count_segments(dir), (int)n - 1);
+    char lost[1100];
+    snprintf(lost, sizeof lost, "%s/%s.lost", dir, names[0]);
+    struct stat st;
+    ASSERT_EQ_INT(stat(lost, &st), 0);
+    collect c2 = {0};
+    ASSERT_EQ_INT(wal_replay(dir, second - 1, collect_cb, &c2, NULL, &res), VX_OK);
+    ASSERT_EQ_INT(c2.n, 200 - (second - 1));
+    ASSERT(!res.covered_damage[0] && !c2.bad);
+    fsu_list_free(names, n);
+    vx_buf_free(&b);
+}
+
 typedef struct gc_thread {
     wal *w;
     int id;
