@@ -559,7 +559,17 @@ int snap_find_latest(const char *dir, bool accept_loss, snap **out, char *err, s
             rc = orc == VX_ERR_NOMEM ? orc : VX_ERR_CORRUPT;
             break;
         }
-        VX_ERROR("snapshot: DATA LOSS accepted: skipping unusable snapshot: %s", msg);
+        /* Moved aside, so that pruning (which keeps the newest two by
+         * name) never keeps it in place of the valid one loaded now. A
+         * failure that is not the file's fault (no memory) leaves it. */
+        bool aside = false;
+        if (orc == VX_ERR_CORRUPT) {
+            char corrupt[NAME_MAX + 1];
+            snprintf(corrupt, sizeof corrupt, "%s%s", names[k], SNAP_CORRUPT_SUFFIX);
+            aside = fsu_rename_durable(dir, names[k], corrupt) == VX_OK;
+        }
+        VX_ERROR("snapshot: DATA LOSS accepted: skipping unusable snapshot: %s%s", msg,
+                 aside ? " (renamed to *" SNAP_CORRUPT_SUFFIX ")" : "");
     }
     fsu_list_free(names, n);
     return rc;

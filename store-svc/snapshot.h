@@ -82,10 +82,14 @@ const snap_section *snap_section_at(const snap *s, size_t i);
 /* The nth (0-based) section of the given type, or NULL. */
 const snap_section *snap_find_section(const snap *s, uint32_t type, size_t nth);
 
+/* Suffix given to a corrupt snapshot skipped under accept_loss. */
+#define SNAP_CORRUPT_SUFFIX ".corrupt"
+
 /* Opens the newest valid snapshot in dir. VX_ERR_NOT_FOUND (and *out NULL)
  * when there is none. When the newest one is corrupt: VX_ERR_CORRUPT with a
- * message naming it, unless accept_loss, in which case it logs at ERROR and
- * falls back to the next older one. */
+ * message naming it, unless accept_loss, in which case it logs at ERROR,
+ * renames it "<name>.corrupt" (kept for inspection; never loaded or pruned)
+ * and falls back to the next older one. Call with the directory lock held. */
 int snap_find_latest(const char *dir, bool accept_loss, snap **out, char *err, size_t err_len);
 /* Keeps the newest `keep` (>= 1) snapshots, deletes the older ones and any
  * snapshot .tmp leftovers, fsyncs dir. Call only when no writer is active. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fsutil.h"
 #include "persist.h"
@@ -235,10 +236,25 @@ TEST(snapshot_find_latest_ignores_tmp_and_refuses_corrupt_newest)
     ASSERT_EQ_INT(snap_find_latest(dir, false, &s, err, sizeof err), VX_ERR_CORRUPT);
     ASSERT(s == NULL);
     ASSERT_MSG(strstr(err, "snapshot-000000000000012c.vxs"), "message: %s", err);
-    /* ...unless accept_loss: fall back to the previous one. */
+    /* ...unless accept_loss: fall back to the previous one; the corrupt one
+     * is moved aside, so pruning can never keep it instead of the valid one. */
     ASSERT_EQ_INT(snap_find_latest(dir, true, &s, err, sizeof err), VX_OK);
     ASSERT_EQ_INT(snap_lsn(s), 100);
     snap_close(s);
+    struct stat st;
+    ASSERT(stat(p300, &st) != 0);
+    char aside[1100];
+    snprintf(aside, sizeof aside, "%s" SNAP_CORRUPT_SUFFIX, p300);
+    ASSERT_EQ_INT(stat(aside, &st), 0);
+    ASSERT_EQ_INT(snap_find_latest(dir, false, &s, err, sizeof err), VX_OK); /* no longer refused */
+    ASSERT_EQ_INT(snap_lsn(s), 100);
+    snap_close(s);
+    /* pruning down to one keeps the valid snapshot and leaves the aside file */
+    ASSERT_EQ_INT(snap_prune(dir, 1, NULL), VX_OK);
+    ASSERT_EQ_INT(snap_find_latest(dir, false, &s, err, sizeof err), VX_OK);
+    ASSERT_EQ_INT(snap_lsn(s), 100);
+    snap_close(s);
+    ASSERT_EQ_INT(stat(aside, &st), 0);
     free(big);
 }
 
