@@ -8,8 +8,10 @@
  * footer) and every WAL segment (header, every record CRC, LSN order, no
  * gap after the newest valid snapshot) and prints one line per file plus a
  * summary naming the first problem with its file and offset. Exit status:
- * 0 when everything is valid, 1 when anything is not, 2 on usage errors or
- * when the directory is in use (it takes the data-directory lock, LOCK).
+ * 0 when everything is valid, 1 when anything is not, 2 on usage errors, a
+ * missing directory, or when the directory is in use (it takes the
+ * data-directory lock, LOCK). Files set aside (*.lost, *.corrupt) and
+ * unfinished *.tmp files are listed, never read.
  *
  * It changes nothing unless --repair: then a torn WAL tail is truncated to
  * the last complete record. Damage in the middle of the log is only cut
@@ -40,6 +42,18 @@ static void check_problem(check_state *st, const char *msg)
 {
     if (st->problems++ == 0)
         snprintf(st->first_error, sizeof st->first_error, "%s", msg);
+}
+
+/* Prints one line per file named prefix*suffix: files the store never reads. */
+static void list_set_aside(const char *dir, const char *prefix, const char *suffix, const char *what)
+{
+    char **names;
+    size_t n;
+    if (fsu_list_dir(dir, prefix, suffix, &names, &n) != VX_OK)
+        return;
+    for (size_t i = 0; i < n; i++)
+        printf("  %-34s %s\n", names[i], what);
+    fsu_list_free(names, n);
 }
 
 static int check_snapshots(const char *dir, check_state *st, uint64_t *newest_valid_lsn)
@@ -93,6 +107,8 @@ static int check_snapshots(const char *dir, check_state *st, uint64_t *newest_va
     }
     for (size_t i = 0; i < nt; i++)
         printf("  %-34s ignored (unfinished snapshot; the store removes it)\n", tmps[i]);
+    list_set_aside(dir, SNAP_FILE_PREFIX, SNAP_FILE_SUFFIX SNAP_CORRUPT_SUFFIX,
+                   "set aside (corrupt; skipped by --accept-loss, never read)");
     fsu_list_free(names, n);
     fsu_list_free(tmps, nt);
     return VX_OK;
@@ -127,7 +143,7 @@ static void usage(FILE *f)
             "usage: vectron-check DATA_DIR [--repair] [--accept-loss] [-v]\n"
             "  Verifies every snapshot and WAL segment of a vectron-store data directory\n"
             "  (stop the store first: a directory in use is refused). Exit 0: all valid;\n"
-            "  1: problems found; 2: usage error, or the directory is in use.\n"
+            "  1: problems found; 2: usage error, no such directory, or the directory is in use.\n"
             "  --repair       truncate a torn WAL tail to the last complete record\n"
             "  --accept-loss  with --repair: also cut the log at damage in its middle,\n"
             "                 dropping every later record (moved aside as *.lost)\n"
@@ -170,7 +186,7 @@ int main(int argc, char **argv)
     int rc = fsu_dir_lock_acquire(dir, &lock, &holder);
     if (rc == VX_ERR_NOT_FOUND) {
         fprintf(stderr, "vectron-check: %s: no such directory\n", dir);
-        return 1;
+        return 2;
     }
     if (rc == VX_ERR_CONFLICT) {
         fprintf(stderr, "vectron-check: %s is in use (pid %ld holds %s/%s): stop the store first\n",
@@ -226,6 +242,8 @@ int main(int argc, char **argv)
                  "truncates it)", res.error);
         check_problem(&st, msg);
     }
+    list_set_aside(dir, WAL_FILE_PREFIX, WAL_FILE_SUFFIX ".tmp", "ignored (unfinished segment; the store removes it)");
+    list_set_aside(dir, WAL_FILE_PREFIX, WAL_FILE_SUFFIX ".lost", "set aside (.lost: never read)");
     printf("summary: %" PRIu64 " segments, %" PRIu64 " bytes, %" PRIu64 " records", res.segments,
            st.wal_bytes, res.records);
     if (res.records > 0)

@@ -159,7 +159,8 @@ def test_usage_errors(_):
     assert r.returncode == 2, "unknown flag: exit %d, want 2" % r.returncode
     r = subprocess.run([CHECK_BIN, "/nonexistent/vx-dir"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        timeout=10)
-    assert r.returncode != 0, "a missing directory must not verify"
+    assert r.returncode == 2 and b"no such directory" in r.stdout, \
+        "a missing directory: exit %d, want 2\n%s" % (r.returncode, r.stdout)
 
 
 @vx.fresh
@@ -319,6 +320,7 @@ def test_wal_damage_the_snapshot_covers(s):
     s.stop_store()
     rc, out = check(s)
     assert rc == 0, "after the store moved the damaged segment aside: exit %d\n%s" % (rc, out)
+    assert os.path.basename(seg) + ".lost" in out, "vectron-check does not list the file set aside:\n" + out
 
 @vx.fresh(extra_store_args=("--wal-segment-bytes", "4096", "--snapshot-wal-bytes", "1073741824"))
 def test_wal_missing_middle_segment(s):
