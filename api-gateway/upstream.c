@@ -50,11 +50,7 @@ int upstream_open(upstream **out, const char *store_url, const char *embed_url, 
     atomic_init(&u->next_id, 1);
     for (int t = 0; t < 2; t++) {
         pthread_mutex_init(&u->slots[t].mu, NULL);
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&u->slots[t].cv, &ca);
-        pthread_condattr_destroy(&ca);
+        vx_cond_init_monotonic(&u->slots[t].cv);
     }
     int rc = vx_rpc_client_open(&u->c[UP_STORE], store_url, VX_MAX_MSG_BYTES);
     if (rc) {

@@ -38,3 +38,13 @@ void vx_sleep_ms(uint32_t ms)
     while (nanosleep(&ts, &ts) != 0) {
     }
 }
+
+int vx_cond_init_monotonic(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return rc;
+}

@@ -4,6 +4,7 @@
 #ifndef VX_CLOCK_H
 #define VX_CLOCK_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -18,5 +19,8 @@ void vx_sleep_ms(uint32_t ms);
  * condition variable created with that clock, else CLOCK_REALTIME): the
  * absolute deadline pthread_cond_timedwait takes. */
 struct timespec vx_timespec_in_ms(clockid_t clock, uint32_t ms);
+/* pthread_cond_init with CLOCK_MONOTONIC (deadlines from
+ * vx_timespec_in_ms(CLOCK_MONOTONIC, ...)); returns pthread_cond_init's value. */
+int vx_cond_init_monotonic(pthread_cond_t *cv);
 
 #endif

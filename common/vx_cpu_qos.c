@@ -98,11 +98,7 @@ int vx_cpu_qos_open(vx_cpu_qos **out, const char *device, int linger_ms)
     if (pthread_mutex_init(&q->mu, NULL) != 0)
         goto fail;
     mu_ok = true;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    cv_ok = pthread_cond_init(&q->cv, &ca) == 0;
-    pthread_condattr_destroy(&ca);
+    cv_ok = vx_cond_init_monotonic(&q->cv) == 0;
     if (!cv_ok)
         goto fail;
     if (pthread_create(&q->thread, NULL, qos_release_main, q) != 0)

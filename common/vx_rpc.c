@@ -30,14 +30,19 @@
  *
  * PUB/SUB: a PUB socket listening, SUB sockets dialling without blocking and
  * subscribed to everything; vx_rpc_sub_recv uses one aio under a mutex.
+ *
+ * Listeners (REP and PUB) are watched (vx_listen_watch.h): one that stops
+ * accepting — nng 1.5.2 after a peer closes mid-handshake — is closed and
+ * opened again on the same resolved URL.
  */
 #include "vx_rpc.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdlib.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -49,6 +54,7 @@
 
 #include "vx_clock.h"
 #include "vx_err.h"
+#include "vx_listen_watch.h"
 #include "vx_log.h"
 
 #define VX_RPC_CONNECT_WAIT_MS 250
@@ -59,29 +65,108 @@
 
 static int vx_rpc_err(int nng_rv)
 {
-    switch (nng_rv) {
-    case 0:
-        return VX_OK;
-    case NNG_ETIMEDOUT:
-        return VX_ERR_TIMEOUT;
-    case NNG_ENOMEM:
-        return VX_ERR_NOMEM;
-    case NNG_EADDRINUSE:
-    case NNG_EADDRINVAL:
-    case NNG_EINVAL:
-    case NNG_ENOTSUP:
+    static const struct {
+        int nng, vx;
+    } map[] = {{0, VX_OK},
+               {NNG_ETIMEDOUT, VX_ERR_TIMEOUT},
+               {NNG_ENOMEM, VX_ERR_NOMEM},
+               {NNG_EADDRINUSE, VX_ERR_INVALID},
+               {NNG_EADDRINVAL, VX_ERR_INVALID},
+               {NNG_EINVAL, VX_ERR_INVALID},
+               {NNG_ENOTSUP, VX_ERR_INVALID},
+               {NNG_ECLOSED, VX_ERR_UNAVAILABLE},
+               {NNG_ECONNREFUSED, VX_ERR_UNAVAILABLE},
+               {NNG_ECONNSHUT, VX_ERR_UNAVAILABLE},
+               {NNG_ECONNRESET, VX_ERR_UNAVAILABLE},
+               {NNG_ECANCELED, VX_ERR_UNAVAILABLE},
+               {NNG_EMSGSIZE, VX_ERR_TOO_LARGE}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (map[i].nng == nng_rv)
+            return map[i].vx;
+    return VX_ERR_INTERNAL;
+}
+
+/* ---- listeners (server and pub) ---------------------------------------- */
+
+/* The URLs one socket listens on, resolved (tcp port 0 replaced by the bound
+ * port, so a restart binds the same address), and their watchdog. */
+typedef struct vx_rpc_listeners {
+    nng_socket sock;
+    int n;
+    nng_listener l[VX_RPC_MAX_LISTEN];
+    char url[VX_RPC_MAX_LISTEN][VX_LISTEN_WATCH_URL_MAX];
+    int port; /* the first tcp URL's bound port; -1: none */
+    uint64_t errors_seen[VX_RPC_MAX_LISTEN];
+    vx_listen_watch *watch;
+} vx_rpc_listeners;
+
+/* vx_listen_check_fn: did the listener's accept loop meet an error since
+ * the last look? nng counts an accept that failed with NNG_ECLOSED — after
+ * which nng 1.5.2 never accepts again — under the statistic "other". */
+static int vx_rpc_listener_erred(void *arg, int i)
+{
+    vx_rpc_listeners *ls = arg;
+    nng_stat *all = NULL, *st, *other;
+    if (nng_stats_get(&all) != 0)
+        return 0;
+    uint64_t n = ls->errors_seen[i];
+    if ((st = nng_stat_find_listener(all, ls->l[i])) != NULL && (other = nng_stat_find(st, "other")) != NULL)
+        n = nng_stat_value(other);
+    nng_stats_free(all);
+    int erred = n > ls->errors_seen[i];
+    ls->errors_seen[i] = n;
+    return erred;
+}
+
+/* vx_listen_restart_fn: runs on the watch thread. Closing the listener also
+ * closes the connections it accepted; their clients redial. */
+static int vx_rpc_relisten(void *arg, int i)
+{
+    vx_rpc_listeners *ls = arg;
+    nng_listener_close(ls->l[i]); /* unlinks an ipc socket file */
+    int rv = nng_listen(ls->sock, ls->url[i], &ls->l[i], 0);
+    ls->errors_seen[i] = 0; /* a new listener counts from 0 */
+    if (rv == 0)
+        VX_INFO("bus: listening again on %s", ls->url[i]);
+    else
+        VX_ERROR("bus: cannot listen again on %s: %s", ls->url[i], nng_strerror(rv));
+    return vx_rpc_err(rv);
+}
+
+/* Listens on every URL of the comma-separated list (one socket: for a
+ * server, every worker serves all of them), then starts the watchdog. */
+static int vx_rpc_listen_all(vx_rpc_listeners *ls, nng_socket sock, const char *urls, const char *what)
+{
+    ls->sock = sock;
+    ls->port = -1;
+    int n = vx_listen_url_list(urls, ls->url, VX_RPC_MAX_LISTEN, VX_RPC_MAX_URL_LEN);
+    if (n < 0) {
+        VX_ERROR("%s: bad listen list \"%s\" (at most %d comma-separated URLs of 1..%d bytes)", what,
+                 urls, VX_RPC_MAX_LISTEN, VX_RPC_MAX_URL_LEN);
         return VX_ERR_INVALID;
-    case NNG_ECLOSED:
-    case NNG_ECONNREFUSED:
-    case NNG_ECONNSHUT:
-    case NNG_ECONNRESET:
-    case NNG_ECANCELED:
-        return VX_ERR_UNAVAILABLE;
-    case NNG_EMSGSIZE:
-        return VX_ERR_TOO_LARGE;
-    default:
-        return VX_ERR_INTERNAL;
     }
+    for (; ls->n < n; ls->n++) {
+        char *one = ls->url[ls->n];
+        int rv = nng_listen(sock, one, &ls->l[ls->n], 0), port;
+        if (rv != 0) {
+            VX_ERROR("%s: cannot listen on %s: %s", what, one, nng_strerror(rv));
+            return rv == NNG_EADDRINUSE ? VX_ERR_CONFLICT : vx_rpc_err(rv);
+        }
+        char *colon = strrchr(one, ':');
+        if (strncmp(one, "tcp", 3) == 0 &&
+            nng_listener_get_int(ls->l[ls->n], NNG_OPT_TCP_BOUND_PORT, &port) == 0) {
+            ls->port = ls->port < 0 ? port : ls->port;
+            if (colon && strcmp(colon, ":0") == 0)
+                snprintf(colon, 8, ":%d", port); /* a restart binds the same port */
+        }
+    }
+    const char *list[VX_RPC_MAX_LISTEN];
+    for (int i = 0; i < ls->n; i++)
+        list[i] = ls->url[i];
+    int rc = vx_listen_watch_start(&ls->watch, list, ls->n, 0, vx_rpc_listener_erred, vx_rpc_relisten, ls);
+    if (rc != VX_OK)
+        VX_WARN("%s: listeners not watched: %s", what, vx_strerror(rc));
+    return VX_OK;
 }
 
 /* ---- server ------------------------------------------------------------- */
@@ -97,7 +182,7 @@ typedef struct vx_rpc_worker {
 
 struct vx_rpc_server {
     nng_socket sock;
-    int port;
+    vx_rpc_listeners ls;
     vx_rpc_handler handler;
     void *arg;
     int n_workers;
@@ -167,38 +252,6 @@ static void *vx_rpc_worker_main(void *p)
     return NULL;
 }
 
-/* Listens on every URL of the comma-separated list (one socket, so every
- * worker serves all of them); the first tcp URL's bound port is kept. */
-static int vx_rpc_listen_all(vx_rpc_server *s, const char *urls)
-{
-    char one[VX_RPC_MAX_URL_LEN + 1];
-    int n = 0;
-    for (const char *p = urls;; p++) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == 0 || len > VX_RPC_MAX_URL_LEN || ++n > VX_RPC_MAX_LISTEN) {
-            VX_ERROR("rpc server: bad listen list \"%s\" (at most %d comma-separated URLs of "
-                     "1..%d bytes)", urls, VX_RPC_MAX_LISTEN, VX_RPC_MAX_URL_LEN);
-            return VX_ERR_INVALID;
-        }
-        memcpy(one, p, len);
-        one[len] = '\0';
-        nng_listener l;
-        int rv = nng_listen(s->sock, one, &l, 0);
-        if (rv != 0) {
-            VX_ERROR("rpc server: cannot listen on %s: %s", one, nng_strerror(rv));
-            return rv == NNG_EADDRINUSE ? VX_ERR_CONFLICT : vx_rpc_err(rv);
-        }
-        int port = -1;
-        if (s->port < 0 && strncmp(one, "tcp", 3) == 0 &&
-            nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) == 0)
-            s->port = port;
-        if (!end)
-            return VX_OK;
-        p = end;
-    }
-}
-
 int vx_rpc_server_open(vx_rpc_server **out, const char *url, int n_workers, size_t max_msg_bytes,
                        vx_rpc_handler handler, void *arg)
 {
@@ -215,7 +268,6 @@ int vx_rpc_server_open(vx_rpc_server **out, const char *url, int n_workers, size
         return VX_ERR_NOMEM;
     s->handler = handler;
     s->arg = arg;
-    s->port = -1;
     bool sock_open = false;
 
     if ((rv = nng_rep0_open(&s->sock)) != 0)
@@ -237,7 +289,7 @@ int vx_rpc_server_open(vx_rpc_server **out, const char *url, int n_workers, size
             goto nng_fail;
         s->n_workers = i + 1;
     }
-    if ((rc = vx_rpc_listen_all(s, url)) != VX_OK)
+    if ((rc = vx_rpc_listen_all(&s->ls, s->sock, url, "rpc server")) != VX_OK)
         goto fail;
     for (int i = 0; i < s->n_workers; i++) {
         if (pthread_create(&s->workers[i].thread, NULL, vx_rpc_worker_main, &s->workers[i]) != 0) {
@@ -254,6 +306,7 @@ nng_fail:
     VX_ERROR("rpc server %s: %s", url, nng_strerror(rv));
     rc = vx_rpc_err(rv);
 fail:
+    vx_listen_watch_stop(s->ls.watch);
     if (sock_open)
         nng_close(s->sock);
     for (int i = 0; s->workers && i < s->n_workers; i++) {
@@ -266,7 +319,7 @@ fail:
     return rc;
 }
 
-int vx_rpc_server_port(const vx_rpc_server *s) { return s ? s->port : -1; }
+int vx_rpc_server_port(const vx_rpc_server *s) { return s ? s->ls.port : -1; }
 
 /* Joins a worker that was told to stop. Every poll period it cancels the
  * worker's receive if it is waiting for a request; after grace_end_ms (one
@@ -299,6 +352,7 @@ void vx_rpc_server_close(vx_rpc_server *s)
      * request they are serving (its reply is sent, or after
      * VX_RPC_CLOSE_GRACE_MS its pending send is cancelled) and exit; only
      * then is the socket (and every ctx with it) closed. */
+    vx_listen_watch_stop(s->ls.watch); /* no restart races the close */
     atomic_store(&s->stopping, true);
     uint64_t grace_end_ms = vx_now_ms() + VX_RPC_CLOSE_GRACE_MS;
     for (int i = 0; i < s->n_workers; i++)
@@ -465,11 +519,7 @@ int vx_rpc_client_open(vx_rpc_client **out, const char *url, size_t max_msg_byte
     pthread_rwlock_init(&c->life, &la);
     pthread_rwlockattr_destroy(&la);
     pthread_mutex_init(&c->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    vx_cond_init_monotonic(&c->cv);
     int rv = vx_rpc_client_socket(c);
     if (rv != 0) {
         pthread_cond_destroy(&c->cv);
@@ -681,6 +731,7 @@ void vx_rpc_client_close(vx_rpc_client *c)
 
 struct vx_rpc_pub {
     nng_socket sock;
+    vx_rpc_listeners ls;
 };
 
 struct vx_rpc_sub {
@@ -703,11 +754,12 @@ int vx_rpc_pub_open(vx_rpc_pub **out, const char *url)
         VX_ERROR("rpc pub %s: %s", url, nng_strerror(rv));
         return vx_rpc_err(rv);
     }
-    if ((rv = nng_listen(p->sock, url, NULL, 0)) != 0) {
-        VX_ERROR("rpc pub: cannot listen on %s: %s", url, nng_strerror(rv));
+    int rc = vx_rpc_listen_all(&p->ls, p->sock, url, "rpc pub");
+    if (rc != VX_OK) {
+        vx_listen_watch_stop(p->ls.watch);
         nng_close(p->sock);
         free(p);
-        return rv == NNG_EADDRINUSE ? VX_ERR_CONFLICT : vx_rpc_err(rv);
+        return rc;
     }
     *out = p;
     return VX_OK;
@@ -728,6 +780,7 @@ void vx_rpc_pub_close(vx_rpc_pub *p)
 {
     if (!p)
         return;
+    vx_listen_watch_stop(p->ls.watch);
     nng_close(p->sock);
     free(p);
 }

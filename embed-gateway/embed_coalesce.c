@@ -82,11 +82,7 @@ static batch *batch_new(coalescer *c)
         return NULL;
     b->texts = calloc(c->max_texts, sizeof *b->texts);
     b->out = malloc(sizeof(float) * c->dim * c->max_texts);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&b->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    vx_cond_init_monotonic(&b->cv);
     if (!b->texts || !b->out) {
         free(b->texts);
         free(b->out);

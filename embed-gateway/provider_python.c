@@ -598,11 +598,7 @@ int python_worker_create(python_worker **out, const char *model_id, const char *
     w->opt = o;
     w->to_fd = w->from_fd = -1;
     pthread_mutex_init(&w->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    vx_cond_init_monotonic(&w->cv);
     if (!w->id || !w->path || !w->python || !w->script) {
         python_worker_destroy(w);
         return VX_ERR_NOMEM;

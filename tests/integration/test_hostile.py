@@ -498,6 +498,29 @@ def test_nng_bad_framing(s):
         check_health(s)
 
 
+def test_nng_peer_closing_mid_handshake(s):
+    """A peer that connects and closes before finishing the SP handshake (a
+    port probe, a client killed while connecting): nng 1.5.2 then never
+    accepts on that listener again (nanomsg/nng#1518). The store's listener
+    watchdog restarts it, so new clients are served again within seconds."""
+    for first_bytes in (b"", b"\x00SP"):
+        sk = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sk.connect(s.store_url[len("ipc://"):])
+        if first_bytes:
+            sk.sendall(first_bytes)
+        sk.close()
+        time.sleep(0.1)
+        deadline = time.time() + 10
+        while True:
+            try:
+                check_health(s)  # a new connection each time
+                break
+            except (OSError, vxwire.SPError, AssertionError):
+                if time.time() > deadline:
+                    raise AssertionError("no new connection is served 10 s after a peer closed mid-handshake")
+                time.sleep(0.2)
+
+
 def test_everything_still_intact(s):
     info = expect(s.http.get("/collections/h_base"), 200)
     assert info["count"] == len(BASE) and info["dimension"] == 3 and info["metric"] == "cosine", info
