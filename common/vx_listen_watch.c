@@ -43,7 +43,7 @@ struct vx_listen_watch {
     int n;
     char urls[VX_LISTEN_WATCH_MAX_URLS][VX_LISTEN_WATCH_URL_MAX];
     int fails[VX_LISTEN_WATCH_MAX_URLS];
-    vx_listen_check_fn check;
+    vx_listen_accepts_fn accepts;
     vx_listen_restart_fn restart;
     void *arg;
 };
@@ -136,21 +136,21 @@ static uint16_t peer_protocol(uint16_t proto)
     return proto ^ 1u;
 }
 
-int vx_sp_probe(const char *url, int timeout_ms)
+/* Connects and completes the SP handshake before the deadline; on VX_OK
+ * *fd is the open connection (the caller closes it). */
+static int sp_handshake(const char *url, uint64_t deadline, int *fd)
 {
-    uint64_t deadline = vx_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 1);
-    int fd = -1;
-    int rc = probe_connect(url, deadline, &fd);
+    int rc = probe_connect(url, deadline, fd);
     unsigned char hdr[SP_HEADER_LEN];
     size_t got = 0;
     while (rc == VX_OK && got < sizeof hdr) {
-        ssize_t r = recv(fd, hdr + got, sizeof hdr - got, 0);
+        ssize_t r = recv(*fd, hdr + got, sizeof hdr - got, 0);
         if (r > 0) {
             got += (size_t)r;
         } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
             rc = VX_ERR_UNAVAILABLE;
         } else {
-            int w = wait_fd(fd, POLLIN, deadline);
+            int w = wait_fd(*fd, POLLIN, deadline);
             if (w <= 0)
                 rc = w == 0 ? VX_ERR_TIMEOUT : VX_ERR_UNAVAILABLE;
         }
@@ -162,11 +162,46 @@ int vx_sp_probe(const char *url, int timeout_ms)
         unsigned char reply[SP_HEADER_LEN] = {0, 'S', 'P', 0, (unsigned char)(peer >> 8),
                                               (unsigned char)peer, 0, 0};
         /* 8 bytes into an empty socket buffer: sent whole or not at all */
-        if (send(fd, reply, sizeof reply, MSG_NOSIGNAL) != (ssize_t)sizeof reply)
-            VX_DEBUG("listen watch: %s: could not answer the handshake", url);
+        if (send(*fd, reply, sizeof reply, MSG_NOSIGNAL) != (ssize_t)sizeof reply)
+            rc = VX_ERR_UNAVAILABLE;
     }
+    if (rc != VX_OK && *fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+    return rc;
+}
+
+int vx_sp_probe(const char *url, int timeout_ms)
+{
+    int fd = -1;
+    int rc = sp_handshake(url, vx_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 1), &fd);
     if (fd >= 0)
         close(fd);
+    return rc;
+}
+
+/* One check of listener i: the handshake, then (with an accepts callback)
+ * the connection must reach the socket while the probe holds it open.
+ * Sets *why for a failure. */
+static int probe_listener(vx_listen_watch *w, int i, const char **why)
+{
+    uint64_t deadline = vx_now_ms() + VX_SP_PROBE_TIMEOUT_MS;
+    long long before = w->accepts ? w->accepts(w->arg, i) : -1;
+    int fd = -1;
+    int rc = sp_handshake(w->urls[i], deadline, &fd);
+    if (rc != VX_OK) {
+        *why = "it did not answer the handshake probe";
+        return rc;
+    }
+    while (before >= 0 && w->accepts(w->arg, i) == before && vx_now_ms() < deadline)
+        vx_sleep_ms(5);
+    if (before >= 0 && w->accepts(w->arg, i) == before) {
+        *why = "it answered the handshake probe but never handed the connection to its socket "
+               "(nng 1.5.2 after a peer closed mid-handshake, bug #1518)";
+        rc = VX_ERR_TIMEOUT;
+    }
+    close(fd);
     return rc;
 }
 
@@ -201,22 +236,17 @@ static void *watch_main(void *p)
             break;
         pthread_mutex_unlock(&w->mu);
         for (int i = 0; i < w->n; i++) {
-            const char *why;
-            int rc = VX_OK;
-            if (w->check && w->check(w->arg, i)) {
-                why = "its accept loop met an error (nng 1.5.2 stops accepting after a peer "
-                      "closes mid-handshake, bug #1518)";
-            } else {
-                rc = vx_sp_probe(w->urls[i], VX_SP_PROBE_TIMEOUT_MS);
-                if (rc == VX_OK || rc == VX_ERR_INVALID || ++w->fails[i] < VX_LISTEN_WATCH_FAILS) {
-                    w->fails[i] = rc == VX_OK || rc == VX_ERR_INVALID ? 0 : w->fails[i];
-                    continue;
-                }
-                why = "it did not answer the handshake probe";
+            const char *why = "";
+            int rc = probe_listener(w, i, &why);
+            if (rc == VX_OK || rc == VX_ERR_INVALID) {
+                w->fails[i] = 0;
+                continue;
             }
-            VX_WARN("bus: the listener on %s may have stopped accepting connections: %s%s%s; "
-                    "restarting it (connected clients reconnect)",
-                    w->urls[i], why, rc != VX_OK ? ": " : "", rc != VX_OK ? vx_strerror(rc) : "");
+            if (++w->fails[i] < VX_LISTEN_WATCH_FAILS)
+                continue;
+            VX_WARN("bus: the listener on %s stopped accepting connections: %s (%s, %d probes in a "
+                    "row); restarting it (connected clients reconnect)",
+                    w->urls[i], why, vx_strerror(rc), w->fails[i]);
             w->fails[i] = 0;
             rc = w->restart(w->arg, i);
             if (rc != VX_OK)
@@ -230,7 +260,7 @@ static void *watch_main(void *p)
 }
 
 int vx_listen_watch_start(vx_listen_watch **out, const char *const *urls, int n, int period_ms,
-                          vx_listen_check_fn check, vx_listen_restart_fn restart, void *arg)
+                          vx_listen_accepts_fn accepts, vx_listen_restart_fn restart, void *arg)
 {
     *out = NULL;
     if (!urls || n < 0 || n > VX_LISTEN_WATCH_MAX_URLS || !restart || period_ms < 0)
@@ -247,7 +277,7 @@ int vx_listen_watch_start(vx_listen_watch **out, const char *const *urls, int n,
     }
     w->n = n;
     w->period_ms = period_ms ? period_ms : VX_LISTEN_WATCH_PERIOD_MS;
-    w->check = check;
+    w->accepts = accepts;
     w->restart = restart;
     w->arg = arg;
     pthread_mutex_init(&w->mu, NULL);

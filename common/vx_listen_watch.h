@@ -7,16 +7,16 @@
  * killed while it connects, cuts the service off from every client that
  * connects later, while the clients already connected keep working.
  *
- * What: one thread checks each listener every VX_LISTEN_WATCH_PERIOD_MS:
- *  - the owner's check callback says whether the listener's accept loop
- *    met an error since the last look (vx_rpc.c reads nng's statistics:
- *    the bug ends the loop with an error counted there) — restart at once;
- *  - vx_sp_probe connects with a plain socket that speaks the SP handshake
- *    and must get the listener's header: a socket file deleted from under
- *    a running service, or a listener that does not answer, fails it;
- *    after VX_LISTEN_WATCH_FAILS failures in a row — restart. A probe that
- *    gets the header answers with the peer's header and closes cleanly, so
- *    the probe itself never triggers the bug.
+ * What: one thread probes each listener every VX_LISTEN_WATCH_PERIOD_MS
+ * with a plain socket that speaks the SP handshake: it must get the
+ * listener's header (a socket file deleted from under a running service, or
+ * a listener that does not answer, fails), answers with the peer's header,
+ * and then — the bug still answers the handshake but never hands the
+ * connection to the socket — holds the connection open until the owner's
+ * accepts callback (vx_rpc.c counts nng's "pipe added" events per listener)
+ * moves, or VX_SP_PROBE_TIMEOUT_MS passes. Completing the handshake before
+ * closing, the probe itself never triggers the bug. After
+ * VX_LISTEN_WATCH_FAILS failed probes in a row the listener is restarted.
  * The restart callback (vx_rpc.c) closes the nng listener and listens again
  * on the same URL; clients redial.
  *
@@ -51,19 +51,20 @@ int vx_listen_url_list(const char *list, char (*out)[VX_LISTEN_WATCH_URL_MAX], i
 
 typedef struct vx_listen_watch vx_listen_watch;
 
-/* Called on the watch thread: non-zero when listener index's accept loop
- * met an error since the previous call. */
-typedef int (*vx_listen_check_fn)(void *arg, int index);
+/* Called on the watch thread: how many connections listener index has
+ * handed to its socket so far (any counter that moves when one is), or -1
+ * when unknown. */
+typedef long long (*vx_listen_accepts_fn)(void *arg, int index);
 
 /* Called on the watch thread with the index of the URL that stopped
  * answering. Returns VX_OK when the listener was replaced. */
 typedef int (*vx_listen_restart_fn)(void *arg, int index);
 
 /* Starts watching n URLs (n <= VX_LISTEN_WATCH_MAX_URLS); URLs the probe
- * cannot speak are only checked. period_ms 0 means VX_LISTEN_WATCH_PERIOD_MS;
- * check may be NULL. */
+ * cannot speak are skipped. period_ms 0 means VX_LISTEN_WATCH_PERIOD_MS;
+ * accepts may be NULL (only the probe then). */
 int vx_listen_watch_start(vx_listen_watch **out, const char *const *urls, int n, int period_ms,
-                          vx_listen_check_fn check, vx_listen_restart_fn restart, void *arg);
+                          vx_listen_accepts_fn accepts, vx_listen_restart_fn restart, void *arg);
 
 /* Stops the thread and frees the watch (NULL is fine). */
 void vx_listen_watch_stop(vx_listen_watch *w);

@@ -96,26 +96,28 @@ typedef struct vx_rpc_listeners {
     nng_listener l[VX_RPC_MAX_LISTEN];
     char url[VX_RPC_MAX_LISTEN][VX_LISTEN_WATCH_URL_MAX];
     int port; /* the first tcp URL's bound port; -1: none */
-    uint64_t errors_seen[VX_RPC_MAX_LISTEN];
+    atomic_int lid[VX_RPC_MAX_LISTEN];            /* l[i]'s id, for the pipe callback */
+    atomic_ullong attached[VX_RPC_MAX_LISTEN];    /* connections l[i] handed over */
     vx_listen_watch *watch;
 } vx_rpc_listeners;
 
-/* vx_listen_check_fn: did the listener's accept loop meet an error since
- * the last look? nng counts an accept that failed with NNG_ECLOSED — after
- * which nng 1.5.2 never accepts again — under the statistic "other". */
-static int vx_rpc_listener_erred(void *arg, int i)
+/* Pipe callback (ADD_POST, on nng's thread): counts the connections each
+ * listener handed to the socket. */
+static void vx_rpc_listener_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
     vx_rpc_listeners *ls = arg;
-    nng_stat *all = NULL, *st, *other;
-    if (nng_stats_get(&all) != 0)
-        return 0;
-    uint64_t n = ls->errors_seen[i];
-    if ((st = nng_stat_find_listener(all, ls->l[i])) != NULL && (other = nng_stat_find(st, "other")) != NULL)
-        n = nng_stat_value(other);
-    nng_stats_free(all);
-    int erred = n > ls->errors_seen[i];
-    ls->errors_seen[i] = n;
-    return erred;
+    int id = nng_listener_id(nng_pipe_listener(p));
+    (void)ev;
+    for (int i = 0; i < VX_RPC_MAX_LISTEN; i++)
+        if (atomic_load(&ls->lid[i]) == id)
+            atomic_fetch_add(&ls->attached[i], 1);
+}
+
+/* vx_listen_accepts_fn */
+static long long vx_rpc_listener_accepts(void *arg, int i)
+{
+    vx_rpc_listeners *ls = arg;
+    return (long long)atomic_load(&ls->attached[i]);
 }
 
 /* vx_listen_restart_fn: runs on the watch thread. Closing the listener also
@@ -125,7 +127,7 @@ static int vx_rpc_relisten(void *arg, int i)
     vx_rpc_listeners *ls = arg;
     nng_listener_close(ls->l[i]); /* unlinks an ipc socket file */
     int rv = nng_listen(ls->sock, ls->url[i], &ls->l[i], 0);
-    ls->errors_seen[i] = 0; /* a new listener counts from 0 */
+    atomic_store(&ls->lid[i], rv == 0 ? nng_listener_id(ls->l[i]) : -1);
     if (rv == 0)
         VX_INFO("bus: listening again on %s", ls->url[i]);
     else
@@ -139,6 +141,13 @@ static int vx_rpc_listen_all(vx_rpc_listeners *ls, nng_socket sock, const char *
 {
     ls->sock = sock;
     ls->port = -1;
+    for (int i = 0; i < VX_RPC_MAX_LISTEN; i++)
+        atomic_store(&ls->lid[i], -1);
+    int rv = nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, vx_rpc_listener_pipe_cb, ls);
+    if (rv != 0) {
+        VX_ERROR("%s: %s", what, nng_strerror(rv));
+        return vx_rpc_err(rv);
+    }
     int n = vx_listen_url_list(urls, ls->url, VX_RPC_MAX_LISTEN, VX_RPC_MAX_URL_LEN);
     if (n < 0) {
         VX_ERROR("%s: bad listen list \"%s\" (at most %d comma-separated URLs of 1..%d bytes)", what,
@@ -147,7 +156,9 @@ static int vx_rpc_listen_all(vx_rpc_listeners *ls, nng_socket sock, const char *
     }
     for (; ls->n < n; ls->n++) {
         char *one = ls->url[ls->n];
-        int rv = nng_listen(sock, one, &ls->l[ls->n], 0), port;
+        int port;
+        rv = nng_listen(sock, one, &ls->l[ls->n], 0);
+        atomic_store(&ls->lid[ls->n], rv == 0 ? nng_listener_id(ls->l[ls->n]) : -1);
         if (rv != 0) {
             VX_ERROR("%s: cannot listen on %s: %s", what, one, nng_strerror(rv));
             return rv == NNG_EADDRINUSE ? VX_ERR_CONFLICT : vx_rpc_err(rv);
@@ -163,7 +174,7 @@ static int vx_rpc_listen_all(vx_rpc_listeners *ls, nng_socket sock, const char *
     const char *list[VX_RPC_MAX_LISTEN];
     for (int i = 0; i < ls->n; i++)
         list[i] = ls->url[i];
-    int rc = vx_listen_watch_start(&ls->watch, list, ls->n, 0, vx_rpc_listener_erred, vx_rpc_relisten, ls);
+    int rc = vx_listen_watch_start(&ls->watch, list, ls->n, 0, vx_rpc_listener_accepts, vx_rpc_relisten, ls);
     if (rc != VX_OK)
         VX_WARN("%s: listeners not watched: %s", what, vx_strerror(rc));
     return VX_OK;
