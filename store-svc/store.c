@@ -184,8 +184,8 @@ int store_create(store *s, const vx_coll_config *cfg, vx_arena *a, vx_coll_info 
     return store_create_lsn(s, cfg, a, info, NULL, err, err_len);
 }
 
-/* How often a create retries when a concurrent drop removed the collection
- * between creating it and reading its info (each retry creates it again:
+/* How often a create retries when a concurrent drop removed the existing
+ * collection it found before it read its info (the retry creates it anew:
  * the PUT then takes effect after that DELETE, a valid order for the two). */
 #define STORE_CREATE_RETRIES 16
 
@@ -200,6 +200,16 @@ int store_create_lsn(store *s, const vx_coll_config *cfg, vx_arena *a, vx_coll_i
             *lsn = 0;
         pthread_rwlock_wrlock(&s->lock);
         rc = create_locked(s, cfg, &e, &created, lsn, err, err_len);
+        if (rc == VX_OK && created) {
+            /* No other thread can reach the new entry before we unlock the
+             * registry, so its info is read here without its lock. Reading
+             * it later would let a racing drop delete a collection this
+             * request had not yet acknowledged, and the retry below would
+             * then create it a second time for one PUT. */
+            coll_info(e->coll, a, info);
+            pthread_rwlock_unlock(&s->lock);
+            return VX_OK;
+        }
         if (rc == VX_OK)
             atomic_fetch_add(&e->refs, 1);
         pthread_rwlock_unlock(&s->lock);
@@ -349,12 +359,10 @@ void store_stats(store *s, uint64_t *n_colls, uint64_t *n_points, uint64_t *memo
         *memory_bytes = mem;
 }
 
-static int lock_entry(store_entry *e, bool write, store_ref **out)
+/* Wraps an entry whose lock the caller holds (and one reference) in a ref;
+ * on failure releases both. */
+static int ref_locked(store_entry *e, store_ref **out)
 {
-    if (write)
-        pthread_rwlock_wrlock(&e->lock);
-    else
-        pthread_rwlock_rdlock(&e->lock);
     if (e->dropped) {
         pthread_rwlock_unlock(&e->lock);
         entry_unref(e);
@@ -369,6 +377,15 @@ static int lock_entry(store_entry *e, bool write, store_ref **out)
     r->e = e;
     *out = r;
     return VX_OK;
+}
+
+static int lock_entry(store_entry *e, bool write, store_ref **out)
+{
+    if (write)
+        pthread_rwlock_wrlock(&e->lock);
+    else
+        pthread_rwlock_rdlock(&e->lock);
+    return ref_locked(e, out);
 }
 
 int store_acquire(store *s, const char *name, bool write, store_ref **out)
@@ -417,6 +434,13 @@ int store_acquire_or_create_lsn(store *s, const vx_coll_config *cfg, store_ref *
             pthread_rwlock_unlock(&s->lock);
             return rc;
         }
+        /* Nobody can reach the new entry yet, so taking its lock under the
+         * registry's cannot block (the usual order is entry, then registry),
+         * and no drop can slip in before the caller's write. */
+        atomic_fetch_add(&e->refs, 1);
+        pthread_rwlock_wrlock(&e->lock);
+        pthread_rwlock_unlock(&s->lock);
+        return ref_locked(e, out);
     }
     atomic_fetch_add(&e->refs, 1);
     pthread_rwlock_unlock(&s->lock);

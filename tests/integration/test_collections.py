@@ -4,6 +4,8 @@ names, dimensions, metrics and index parameters. Black-box over HTTP."""
 
 import os
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vxharness as vx  # noqa: E402
@@ -175,6 +177,51 @@ def test_model_must_match_dimension(s):
     expect_error(s.http.put("/collections/c_model_x", {"dimension": 8, "model": "no-such-model"}), 400,
                  mentions="model")
 
+
+def test_racing_create_and_delete_are_linearizable(s):
+    """One client keeps creating a collection (settings change every time,
+    so a create only succeeds while it is absent) while another keeps
+    deleting it. Every 201 and every delete 200 must fit one order: the
+    deletes that succeeded are the creates that succeeded, give or take the
+    collection still there at the end. (A create that a racing delete undid
+    before it answered once re-created the collection, so one PUT made two.)"""
+    name = "race_cd"
+    stop = time.time() + 4
+    counts = {"created": 0, "deleted": 0, "other": []}
+
+    def creator():
+        c = vx.Client(s.port)
+        i = 0
+        while time.time() < stop:
+            i += 1
+            r = c.put("/collections/" + name, {"dimension": 2 + i % 5, "metric": "l2", "index": {"type": "flat"}})
+            if r.status == 201:
+                counts["created"] += 1
+            elif r.status != 409:
+                counts["other"].append(("PUT", r.status, r.body[:200]))
+        c.close()
+
+    def deleter():
+        c = vx.Client(s.port)
+        while time.time() < stop:
+            r = c.delete("/collections/" + name)
+            if r.status == 200:
+                counts["deleted"] += 1
+            elif r.status != 404:
+                counts["other"].append(("DELETE", r.status, r.body[:200]))
+        c.close()
+
+    threads = [threading.Thread(target=creator), threading.Thread(target=deleter)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not counts["other"], counts["other"][:5]
+    exists = s.http.get("/collections/" + name).status == 200
+    assert counts["created"] > 10 and counts["deleted"] > 10, counts
+    assert counts["created"] - counts["deleted"] == (1 if exists else 0), \
+        "%d creates answered 201, %d deletes answered 200, the collection %s at the end" % (
+            counts["created"], counts["deleted"], "exists" if exists else "is gone")
 
 if __name__ == "__main__":
     vx.main(globals())
