@@ -278,7 +278,6 @@ int rq_parse_points(const vx_value *body, vx_arena *a, rq_points *out, char *err
                     VX_MAX_BATCH, n);
     out->points = vx_arena_alloc(a, n * sizeof(vx_point));
     out->texts = vx_arena_alloc(a, n * sizeof(char *));
-    uint32_t first_dim = 0;
     for (uint32_t i = 0; i < n; i++) {
         const vx_value *p = &pts->u.arr.items[i];
         vx_point *pt = &out->points[i];
@@ -308,9 +307,10 @@ int rq_parse_points(const vx_value *body, vx_arena *a, rq_points *out, char *err
         if (vec) {
             float *f;
             snprintf(field, sizeof(field), "points[%u].vector", i);
-            if ((rc = rq_vector(vec, field, first_dim, a, &f, &pt->dim, err, err_len)))
+            /* each against the collection's dimension, in the store, so the
+             * error names the point that differs from it (not from points[0]) */
+            if ((rc = rq_vector(vec, field, 0, a, &f, &pt->dim, err, err_len)))
                 return rc;
-            first_dim = pt->dim;
             pt->vector = f;
         } else {
             snprintf(field, sizeof(field), "points[%u].text", i);

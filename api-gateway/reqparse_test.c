@@ -85,10 +85,15 @@ TEST(parse_points_errors_name_the_field)
     /* 1e39 is a finite double but overflows float32 */
     ASSERT(points_err("{\"points\": [{\"id\": \"a\", \"vector\": [1e39]}]}",
                       "points[0].vector[0]: not a finite float32"));
-    /* dimensions must agree within one request */
-    ASSERT(points_err("{\"points\": [{\"id\": \"a\", \"vector\": [1, 2]},"
-                      "{\"id\": \"b\", \"vector\": [1]}]}",
-                      "points[1].vector: dimension 1, expected 2"));
+    /* mixed dimensions parse: the store checks each point against the
+     * collection and names the one that differs from it */
+    rq_points mp;
+    ASSERT_EQ_INT(rq_parse_points(J("{\"points\": [{\"id\": \"a\", \"vector\": [1, 2]},"
+                                    "{\"id\": \"b\", \"vector\": [1]}]}"),
+                                  &A, &mp, err, sizeof err),
+                  VX_OK);
+    ASSERT_EQ_INT(mp.points[0].dim, 2);
+    ASSERT_EQ_INT(mp.points[1].dim, 1);
     ASSERT(points_err("{\"points\": [{\"id\": \"a\", \"vector\": [1], \"metadata\": [1]}]}",
                       "points[0].metadata"));
     ASSERT(points_err("{\"points\": [{\"id\": \"a\", \"text\": 3}]}", "points[0].text"));

@@ -95,6 +95,16 @@ def test_batch_is_all_or_nothing(s):
     assert expect(get(s, "pt_atomic", "keep"), 200)["vector"] == [1.0, 1.0, 1.0], "existing point overwritten"
 
 
+def test_dimension_error_names_the_point_that_differs_from_the_collection(s):
+    """The first point having the wrong dimension must be blamed, not the
+    second one that differs from it (the collection's dimension decides)."""
+    make(s, "pt_dimfirst", 3)
+    pts = [{"id": "a", "vector": [1, 2]}, {"id": "b", "vector": [1, 2, 3]}, {"id": "c", "vector": [4, 5, 6]}]
+    err = expect_error(upsert(s, "pt_dimfirst", pts, status=400), 400, what="points[0] has dimension 2")
+    assert "points[0]" in err["message"] and "3" in err["message"], err["message"]
+    assert count(s, "pt_dimfirst") == 0
+
+
 def test_bad_vectors_rejected(s):
     make(s, "pt_badvec", 3)
     cases = [
