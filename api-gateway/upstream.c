@@ -185,6 +185,16 @@ static int call(upstream *u, up_target t, vx_request *req, int timeout_ms, vx_ar
         snprintf(err, err_len, "request exceeds a protocol limit");
         goto done;
     }
+    if (out.len > VX_MAX_MSG_BYTES) {
+        /* the service would drop it unanswered (a body limit raised with
+         * --max-body-bytes can let such a request through the HTTP side) */
+        snprintf(err, err_len,
+                 "request: %zu bytes on the bus, above its %d-byte message limit; send fewer or "
+                 "smaller points per request",
+                 out.len, VX_MAX_MSG_BYTES);
+        rc = VX_ERR_TOO_LARGE;
+        goto done;
+    }
     uint64_t t0 = vx_now_us();
     rc = vx_rpc_call(u->c[t], out.data, out.len, timeout_ms, &in);
     if (vx_log_enabled(VX_LOG_DEBUG))

@@ -173,6 +173,24 @@ def test_reply_above_the_bus_limit(s):
     expect(s.http.delete("/collections/h_wide"), 200)
 
 
+@vx.fresh(embed=False, extra_api_args=("--max-body-bytes", str(128 << 20)))
+def test_request_above_the_bus_limit(s):
+    """With the HTTP body limit raised above the bus's 64 MiB message limit, a
+    batch that fits the body but not one bus message is a 413 naming the
+    bus limit, at once (the store would drop it unanswered), and writes
+    nothing."""
+    dim = 1024
+    expect(s.http.put("/collections/h_busreq", {"dimension": dim, "metric": "dot", "index": {"type": "flat"}}), 201)
+    vec = [0.25] * dim
+    pad = "y" * 65000
+    pts = [{"id": "r%d" % i, "vector": vec, "metadata": {"p": pad}} for i in range(1000)]
+    t0 = time.time()
+    r = s.http.post("/collections/h_busreq/points", {"points": pts})
+    expect_error(r, 413, code="payload_too_large", mentions="bus")
+    assert time.time() - t0 < 20, "took %.1f s" % (time.time() - t0)
+    assert expect(s.http.get("/collections/h_busreq"), 200)["count"] == 0
+
+
 def test_huge_body_rejected_early(s):
     declared = 256 << 20
     sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
