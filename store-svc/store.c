@@ -434,13 +434,14 @@ int store_acquire_or_create_lsn(store *s, const vx_coll_config *cfg, store_ref *
             pthread_rwlock_unlock(&s->lock);
             return rc;
         }
-        /* Nobody can reach the new entry yet, so taking its lock under the
-         * registry's cannot block (the usual order is entry, then registry),
-         * and no drop can slip in before the caller's write. */
+        /* Nobody can reach the new entry yet, so its lock is free: taken
+         * here, under the registry's, no drop can slip in before the
+         * caller's write. A try-lock, because the usual order is entry, then
+         * registry (a blocking lock here would be an inversion in form). */
         atomic_fetch_add(&e->refs, 1);
-        pthread_rwlock_wrlock(&e->lock);
+        bool locked = pthread_rwlock_trywrlock(&e->lock) == 0;
         pthread_rwlock_unlock(&s->lock);
-        return ref_locked(e, out);
+        return locked ? ref_locked(e, out) : lock_entry(e, true, out);
     }
     atomic_fetch_add(&e->refs, 1);
     pthread_rwlock_unlock(&s->lock);
