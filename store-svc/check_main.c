@@ -216,6 +216,9 @@ int main(int argc, char **argv)
         else if (rr.torn_tail || rr.data_lost)
             printf("repair: %s: %s\n", rr.data_lost ? "cut the log (DATA LOST)" : "truncated a torn tail",
                    rr.error);
+        else if (rr.covered_damage[0])
+            printf("repair: moved a damaged segment the snapshot covers aside as .lost (nothing lost): "
+                   "%s\n", rr.covered_damage);
         else
             printf("repair: nothing to repair in the WAL\n");
         if (!verbose)

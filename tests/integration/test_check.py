@@ -14,6 +14,7 @@ environment to the store) so that every directory holds at least two."""
 
 import glob
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -315,6 +316,15 @@ def test_wal_damage_the_snapshot_covers(s):
     rc, out = check(s)
     assert rc == 1 and os.path.basename(seg) in out and "nothing is lost" in out, \
         "damage at %s offset %d: exit %d\n%s" % (seg, roff, rc, out)
+    # vectron-check --repair on a copy moves it aside, saying so
+    copy = os.path.join(s.tmp, "data-copy")
+    shutil.copytree(s.data_dir, copy)
+    r = subprocess.run([CHECK_BIN, copy, "--repair"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    out = r.stdout.decode("utf-8", "replace")
+    assert "moved a damaged segment the snapshot covers aside" in out, out
+    r = subprocess.run([CHECK_BIN, copy], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    assert r.returncode == 0, "the copy after --repair: exit %d\n%s" % (r.returncode, r.stdout)
+    # the store itself starts on the original, with every write, and moves it aside
     start_and_verify(s)
     assert os.path.exists(seg + ".lost") and not os.path.exists(seg), files(s, "wal-*")
     s.stop_store()
