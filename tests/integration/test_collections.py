@@ -179,7 +179,7 @@ def test_model_must_match_dimension(s):
 
 
 def test_racing_create_and_delete_are_linearizable(s):
-    """One client keeps creating a collection (settings change every time,
+    """One client keeps creating a collection (settings differ every time,
     so a create only succeeds while it is absent) while another keeps
     deleting it. Every 201 and every delete 200 must fit one order: the
     deletes that succeeded are the creates that succeeded, give or take the
@@ -194,7 +194,10 @@ def test_racing_create_and_delete_are_linearizable(s):
         i = 0
         while time.time() < stop:
             i += 1
-            r = c.put("/collections/" + name, {"dimension": 2 + i % 5, "metric": "l2", "index": {"type": "flat"}})
+            # settings never repeat (a PUT with the settings of the existing
+            # collection is an idempotent 201 that creates nothing)
+            r = c.put("/collections/" + name, {"dimension": 1 + i % 4096, "metric": "l2",
+                                                "index": {"type": "hnsw", "m": 2 + (i // 4096) % 98}})
             if r.status == 201:
                 counts["created"] += 1
             elif r.status != 409:
