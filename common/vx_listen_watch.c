@@ -16,7 +16,6 @@
 #include "vx_listen_watch.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
