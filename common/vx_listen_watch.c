@@ -118,10 +118,16 @@ static int probe_connect(const char *url, uint64_t deadline, int *fd)
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
     if (getaddrinfo(h, port, &hints, &ai) != 0 || !ai)
         return VX_ERR_UNAVAILABLE;
-    int rc = VX_ERR_IO;
-    *fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (*fd >= 0)
-        rc = connect_by(*fd, ai->ai_addr, ai->ai_addrlen, deadline);
+    /* every address the name has, in order, as nng's own dialer would: a
+     * listener bound to 127.0.0.1 is still found when "localhost" lists ::1
+     * first */
+    int rc = VX_ERR_UNAVAILABLE;
+    for (struct addrinfo *a = ai; a && rc != VX_OK; a = a->ai_next) {
+        if (*fd >= 0)
+            close(*fd);
+        *fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        rc = *fd < 0 ? VX_ERR_IO : connect_by(*fd, a->ai_addr, a->ai_addrlen, deadline);
+    }
     freeaddrinfo(ai);
     return rc;
 }

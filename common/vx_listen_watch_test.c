@@ -96,6 +96,14 @@ TEST(rpc_sp_probe_tells_live_dead_and_foreign_listeners)
     ASSERT_EQ_INT(vx_sp_probe(url, 2000), VX_OK);
     ASSERT_EQ_INT(call_with_new_client(url, 2000), VX_OK); /* probing left it working */
     vx_rpc_server_close(srv);
+    /* tcp, by address and by name */
+    ASSERT_EQ_INT(vx_rpc_server_open(&srv, "tcp://127.0.0.1:0", 1, 1024, echo_handler, NULL), VX_OK);
+    char tcp[64];
+    snprintf(tcp, sizeof tcp, "tcp://127.0.0.1:%d", vx_rpc_server_port(srv));
+    ASSERT_EQ_INT(vx_sp_probe(tcp, 2000), VX_OK);
+    snprintf(tcp, sizeof tcp, "tcp://localhost:%d", vx_rpc_server_port(srv));
+    ASSERT_EQ_INT(vx_sp_probe(tcp, 2000), VX_OK);
+    vx_rpc_server_close(srv);
     ASSERT_EQ_INT(vx_sp_probe(url, 500), VX_ERR_UNAVAILABLE);
     ASSERT_EQ_INT(vx_sp_probe("inproc://x", 500), VX_ERR_INVALID);
     /* a tcp listener that accepts but never speaks SP: a timeout, not OK */
