@@ -117,6 +117,8 @@ int coll_create(const vx_coll_config *cfg_in, collection **out, char *err, size_
     c->cfg.name = strdup(cfg.name);
     c->cfg.model = cfg.model ? strdup(cfg.model) : NULL;
     c->dim = cfg.dimension;
+    c->codes = FLAT_CODES_INIT(cfg.dimension);
+    c->has_codes = cfg.index.type == VX_INDEX_FLAT;
     c->ids = idmap_create();
     if (!c->cfg.name || (cfg.model && !c->cfg.model) ||
         coll_index_create(&c->ann, &c->cfg) != VX_OK) {
@@ -145,6 +147,7 @@ void coll_destroy(collection *c)
         munmap(c->map_base[1], c->map_len[1]);
     else
         free(c->raw);
+    flat_codes_free(&c->codes);
     idmap_destroy(c->ids);
     free((char *)c->cfg.name);
     free((char *)c->cfg.model);
@@ -159,6 +162,7 @@ uint64_t coll_memory_bytes(const collection *c)
     size_t row = (size_t)c->dim * sizeof(float);
     uint64_t mem = sizeof *c + (uint64_t)c->cap * row * (c->raw ? 2 : 1);
     mem += (uint64_t)c->cap * (sizeof *c->meta + sizeof *c->meta_len) + (c->cap / 64) * 8;
+    mem += flat_codes_memory_bytes(&c->codes);
     return mem + c->meta_bytes + idmap_memory_bytes(c->ids) + coll_index_memory_bytes(c->ann);
 }
 
@@ -296,6 +300,8 @@ int coll_reserve(collection *c, uint64_t need)
             advise_huge(raw, cap * row);
         }
     }
+    if (c->has_codes && flat_codes_reserve(&c->codes, (uint32_t)cap) != VX_OK)
+        return VX_ERR_NOMEM;
     unsigned char **meta = realloc(c->meta, cap * sizeof *meta);
     if (!meta)
         return VX_ERR_NOMEM;
@@ -330,6 +336,8 @@ void coll_write_vector(collection *c, uint32_t slot, const float *v)
     } else {
         memcpy(row, v, (size_t)c->dim * sizeof(float));
     }
+    if (c->has_codes)
+        flat_codes_write(&c->codes, slot, row);
 }
 
 /* Applies one validated point; blob (malloc'd or NULL) becomes owned. */
@@ -644,9 +652,11 @@ int coll_search_exact(const collection *c, const vx_search_req *req, vx_arena *a
             nq[i] = (float)(q[i] * inv);
         q = nq;
     }
-    flat_view v = {c->search, c->n_slots, c->dim, c->dead, c->meta, c->meta_len, c->cfg.metric};
-    topk_item *items = vx_arena_alloc(a, (size_t)req->k * sizeof *items);
-    uint32_t n = c->n_slots ? flat_search(&v, q, req->k, f, items) : 0;
+    flat_view v = {c->search,   c->n_slots,      c->dim,
+                   c->dead,     c->meta,         c->meta_len,
+                   c->cfg.metric, c->has_codes ? &c->codes : NULL};
+    topk_item *items = vx_arena_alloc(a, (size_t)req->k * 2 * sizeof *items);
+    uint32_t n = c->n_slots ? flat_search(&v, q, req->k, f, items, items + req->k) : 0;
     out->hits = vx_arena_alloc(a, (size_t)(n ? n : 1) * sizeof *out->hits);
     for (uint32_t i = 0; i < n; i++) {
         vx_search_hit *h = &out->hits[i];

@@ -7,11 +7,13 @@
 #ifndef COLLECTION_INT_H
 #define COLLECTION_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "coll_index.h"
 #include "collection.h"
+#include "flat_codes.h"
 #include "idmap.h"
 
 struct collection {
@@ -36,6 +38,12 @@ struct collection {
     void *map_base[2];
     size_t map_len[2];
     uint32_t map_rows;
+    /* 8-bit copy of the search rows for the bounded exact scan (flat.h);
+     * flat-index collections only (codes.codes NULL otherwise: an HNSW
+     * collection's graph keeps its own codes). Grown by coll_reserve,
+     * written by coll_write_vector, rebuilt by coll_restore_end. */
+    flat_codes codes;
+    bool has_codes;
     /* Approximate index (coll_index.c: HNSW), owned; NULL = flat only. */
     coll_index *ann;
 };

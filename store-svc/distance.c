@@ -161,11 +161,15 @@ AVX2 static float l2sq_avx2(const float *a, const float *b, size_t dim)
  * more of the hardware prefetcher's lines in flight than one stream or
  * interleaved neighbouring rows with software prefetch (+25-30 % QPS on a
  * 154 MB scan, above a plain one-stream read loop). Two accumulators per
- * row hide the FMA latency; an odd last row goes through the pair kernel. */
-#define MANY_BODY_AVX2(OP, SCALARFN)                                                     \
+ * row hide the FMA latency. An odd last row goes through the same pair body
+ * (as both rows of its pair), so a row's score is the same function of the
+ * query and the row wherever the row sits, n = 1 included: the bounded scan
+ * (flat.h) re-scores single rows and must get the plain scan's bits. */
+#define MANY_BODY_AVX2(OP)                                                               \
     size_t h = n / 2;                                                                    \
-    for (size_t r = 0; r < h; r++) {                                                     \
-        const float *x = base + r * dim, *y = base + (r + h) * dim;                       \
+    for (size_t r = 0; r < h + (n & 1); r++) {                                           \
+        size_t rx = r < h ? r : n - 1, ry = r < h ? r + h : n - 1;                       \
+        const float *x = base + rx * dim, *y = base + ry * dim;                          \
         __m256 sx0 = _mm256_setzero_ps(), sx1 = _mm256_setzero_ps();                     \
         __m256 sy0 = _mm256_setzero_ps(), sy1 = _mm256_setzero_ps();                     \
         size_t i = 0;                                                                    \
@@ -187,11 +191,9 @@ AVX2 static float l2sq_avx2(const float *a, const float *b, size_t dim)
             OP(sx1, q0, _mm256_maskload_ps(x + i, m));                                   \
             OP(sy1, q0, _mm256_maskload_ps(y + i, m));                                   \
         }                                                                                \
-        out[r] = hsum256(_mm256_add_ps(sx0, sx1));                                       \
-        out[r + h] = hsum256(_mm256_add_ps(sy0, sy1));                                   \
-    }                                                                                    \
-    if (n & 1)                                                                           \
-        out[n - 1] = SCALARFN(q, base + (n - 1) * dim, dim);
+        out[rx] = hsum256(_mm256_add_ps(sx0, sx1));                                      \
+        out[ry] = hsum256(_mm256_add_ps(sy0, sy1));                                      \
+    }
 
 #define OP_DOT256(s, a, b) (s) = _mm256_fmadd_ps((a), (b), (s))
 #define OP_L2_256(s, a, b)                                                               \
@@ -203,13 +205,13 @@ AVX2 static float l2sq_avx2(const float *a, const float *b, size_t dim)
 AVX2 static void dot_many_avx2(const float *q, const float *base, size_t n, size_t dim,
                                float *out)
 {
-    MANY_BODY_AVX2(OP_DOT256, dot_avx2)
+    MANY_BODY_AVX2(OP_DOT256)
 }
 
 AVX2 static void l2sq_many_avx2(const float *q, const float *base, size_t n, size_t dim,
                                 float *out)
 {
-    MANY_BODY_AVX2(OP_L2_256, l2sq_avx2)
+    MANY_BODY_AVX2(OP_L2_256)
 }
 
 /* ---- AVX-512F ----------------------------------------------------------------- */
@@ -270,10 +272,11 @@ AVX512 static float l2sq_avx512(const float *a, const float *b, size_t dim)
 }
 
 /* Same two-stream scheme as the AVX2 version, with 16 lanes. */
-#define MANY_BODY_AVX512(OP, SCALARFN)                                                   \
+#define MANY_BODY_AVX512(OP)                                                             \
     size_t h = n / 2;                                                                    \
-    for (size_t r = 0; r < h; r++) {                                                     \
-        const float *x = base + r * dim, *y = base + (r + h) * dim;                       \
+    for (size_t r = 0; r < h + (n & 1); r++) {                                           \
+        size_t rx = r < h ? r : n - 1, ry = r < h ? r + h : n - 1;                       \
+        const float *x = base + rx * dim, *y = base + ry * dim;                          \
         __m512 sx0 = _mm512_setzero_ps(), sx1 = _mm512_setzero_ps();                     \
         __m512 sy0 = _mm512_setzero_ps(), sy1 = _mm512_setzero_ps();                     \
         size_t i = 0;                                                                    \
@@ -295,11 +298,9 @@ AVX512 static float l2sq_avx512(const float *a, const float *b, size_t dim)
             OP(sx1, q0, _mm512_maskz_loadu_ps(m, x + i));                                \
             OP(sy1, q0, _mm512_maskz_loadu_ps(m, y + i));                                \
         }                                                                                \
-        out[r] = _mm512_reduce_add_ps(_mm512_add_ps(sx0, sx1));                          \
-        out[r + h] = _mm512_reduce_add_ps(_mm512_add_ps(sy0, sy1));                      \
-    }                                                                                    \
-    if (n & 1)                                                                           \
-        out[n - 1] = SCALARFN(q, base + (n - 1) * dim, dim);
+        out[rx] = _mm512_reduce_add_ps(_mm512_add_ps(sx0, sx1));                         \
+        out[ry] = _mm512_reduce_add_ps(_mm512_add_ps(sy0, sy1));                         \
+    }
 
 #define OP_DOT512(s, a, b) (s) = _mm512_fmadd_ps((a), (b), (s))
 #define OP_L2_512(s, a, b)                                                               \
@@ -311,13 +312,13 @@ AVX512 static float l2sq_avx512(const float *a, const float *b, size_t dim)
 AVX512 static void dot_many_avx512(const float *q, const float *base, size_t n, size_t dim,
                                    float *out)
 {
-    MANY_BODY_AVX512(OP_DOT512, dot_avx512)
+    MANY_BODY_AVX512(OP_DOT512)
 }
 
 AVX512 static void l2sq_many_avx512(const float *q, const float *base, size_t n, size_t dim,
                                     float *out)
 {
-    MANY_BODY_AVX512(OP_L2_512, l2sq_avx512)
+    MANY_BODY_AVX512(OP_L2_512)
 }
 #endif /* DIST_X86 */
 

@@ -20,7 +20,9 @@ float dist_l2sq(const float *a, const float *b, size_t dim);
 
 /* Scores one query against n vectors stored contiguously (row i at
  * base + i*dim): out[i] = dot(q, row i) / l2sq(q, row i). These are the
- * flat-scan kernels; they stream base once. */
+ * flat-scan kernels; they stream base once. Within one implementation,
+ * out[i] depends only on q and row i (not on n or the row's position), so
+ * scoring a single row with n = 1 gives the bits a scan gives it. */
 void dist_dot_many(const float *q, const float *base, size_t n, size_t dim, float *out);
 void dist_l2sq_many(const float *q, const float *base, size_t n, size_t dim, float *out);
 

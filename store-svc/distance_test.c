@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char *IMPLS[] = {"scalar", "avx2", "avx512"};
 
@@ -128,6 +129,41 @@ TEST(dist_many_equals_pairwise)
     dist_force_impl("auto");
     free(base);
     free(q);
+}
+
+/* The bounded scan (flat.h) re-scores single rows with n = 1 and must get
+ * the bits the scan gave them: a row's score may not depend on n or on the
+ * row's position (first or second of a pair, or the odd last row). */
+TEST(dist_many_score_does_not_depend_on_position)
+{
+    const size_t maxn = 9, dims[] = {1, 7, 16, 33, 384, 385};
+    float *base = malloc(385 * maxn * sizeof(float)), q[385], out[9], one, one2;
+    ASSERT(base);
+    for (size_t i = 0; i < 385 * maxn; i++)
+        base[i] = frand() * 1000.0f;
+    for (size_t i = 0; i < 385; i++)
+        q[i] = frand();
+    for (size_t k = 0; k < sizeof IMPLS / sizeof *IMPLS; k++) {
+        if (dist_force_impl(IMPLS[k]) != 0)
+            continue;
+        for (size_t di = 0; di < sizeof dims / sizeof *dims; di++)
+            for (size_t n = 1; n <= maxn; n++) {
+                size_t d = dims[di];
+                float out2[9];
+                dist_dot_many(q, base, n, d, out);
+                dist_l2sq_many(q, base, n, d, out2);
+                for (size_t r = 0; r < n; r++) {
+                    dist_dot_many(q, base + r * d, 1, d, &one);
+                    dist_l2sq_many(q, base + r * d, 1, d, &one2);
+                    ASSERT_MSG(memcmp(&one, &out[r], sizeof one) == 0, "%s dot n %zu row %zu",
+                               IMPLS[k], n, r);
+                    ASSERT_MSG(memcmp(&one2, &out2[r], sizeof one2) == 0, "%s l2 n %zu row %zu",
+                               IMPLS[k], n, r);
+                }
+            }
+    }
+    dist_force_impl("auto");
+    free(base);
 }
 
 TEST(dist_force_impl_rejects_unknown)

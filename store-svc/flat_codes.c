@@ -1,0 +1,77 @@
+/*
+ * flat_codes.c — see flat_codes.h.
+ */
+#include "flat_codes.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "distance_sq8.h"
+#include "vx_err.h"
+
+int flat_codes_reserve(flat_codes *fc, uint32_t cap)
+{
+    if (cap <= fc->cap)
+        return VX_OK;
+    uint8_t *codes = realloc(fc->codes, (size_t)cap * fc->dim);
+    if (!codes)
+        return VX_ERR_NOMEM;
+    fc->codes = codes;
+    flat_code_row *rows = realloc(fc->rows, (size_t)cap * sizeof *rows);
+    if (!rows)
+        return VX_ERR_NOMEM; /* codes is merely larger than needed */
+    fc->rows = rows;
+    fc->cap = cap;
+    return VX_OK;
+}
+
+/* The smallest float >= v (v >= 0, in double); +inf when beyond float. */
+static float round_up(double v)
+{
+    float f = (float)v;
+    if ((double)f < v)
+        f = nextafterf(f, INFINITY);
+    return f;
+}
+
+void flat_codes_write(flat_codes *fc, uint32_t slot, const float *x)
+{
+    size_t dim = fc->dim;
+    uint8_t *code = fc->codes + (size_t)slot * dim;
+    flat_code_row *r = &fc->rows[slot];
+    sq8_encode(x, dim, code, &r->lo, &r->scale);
+    /* In double: each term is exact to 2^-53 relative and no square of a
+     * float overflows, so both sums carry a relative error of at most
+     * ~dim·2^-53, far below the one-ulp rounding up applied to the roots. */
+    double e2 = 0, x2 = 0;
+    for (size_t i = 0; i < dim; i++) {
+        double d = (double)x[i] - ((double)r->lo + (double)r->scale * (double)code[i]);
+        e2 += d * d;
+        x2 += (double)x[i] * (double)x[i];
+    }
+    double slack = 1.0 + 4.0 * (double)dim * 0x1p-53;
+    r->err = round_up(sqrt(e2) * slack);
+    r->norm = round_up(sqrt(x2) * slack);
+    if (!isfinite(r->err) || !isfinite(r->norm) || !isfinite(r->scale))
+        r->err = INFINITY;
+}
+
+void flat_codes_write_all(flat_codes *fc, const float *slab, uint32_t n)
+{
+    for (uint32_t s = 0; s < n; s++)
+        flat_codes_write(fc, s, slab + (size_t)s * fc->dim);
+}
+
+size_t flat_codes_memory_bytes(const flat_codes *fc)
+{
+    return (size_t)fc->cap * (fc->dim + sizeof(flat_code_row));
+}
+
+void flat_codes_free(flat_codes *fc)
+{
+    free(fc->codes);
+    free(fc->rows);
+    fc->codes = NULL;
+    fc->rows = NULL;
+    fc->cap = 0;
+}
