@@ -168,9 +168,10 @@ int coll_restore_slot(collection *c, uint32_t slot, const char *id, size_t idlen
 
 int coll_restore_end(collection *c, const void *ann, size_t ann_len)
 {
-    /* the codes are derived from the search rows, never saved */
-    if (c->has_codes)
-        flat_codes_write_all(&c->codes, c->search, c->n_slots);
+    /* The 8-bit codes (flat collections) are derived from the search rows
+     * and never saved: rows copied without coll_write_vector are encoded
+     * later, in the background (coll_codes_catch_up). */
+
     /* ANN hook (restore): when coll_create made an index (c->ann, a
      * coll_index), it adopts the saved graph when that loads and matches the
      * live slots, else rebuilds it from the live search rows. */

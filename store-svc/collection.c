@@ -336,8 +336,26 @@ void coll_write_vector(collection *c, uint32_t slot, const float *v)
     } else {
         memcpy(row, v, (size_t)c->dim * sizeof(float));
     }
-    if (c->has_codes)
+    if (c->has_codes) {
         flat_codes_write(&c->codes, slot, row);
+        /* under the write lock: no catch-up runs */
+        if (slot == __atomic_load_n(&c->codes_ready, __ATOMIC_RELAXED))
+            __atomic_store_n(&c->codes_ready, slot + 1, __ATOMIC_RELEASE);
+    }
+}
+
+uint32_t coll_codes_catch_up(collection *c, uint32_t max_rows)
+{
+    if (!c->has_codes)
+        return 0;
+    uint32_t from = __atomic_load_n(&c->codes_ready, __ATOMIC_RELAXED);
+    if (from >= c->n_slots)
+        return 0;
+    uint32_t to = c->n_slots - from < max_rows ? c->n_slots : from + max_rows;
+    for (uint32_t s = from; s < to; s++)
+        flat_codes_write(&c->codes, s, c->search + (size_t)s * c->dim);
+    __atomic_store_n(&c->codes_ready, to, __ATOMIC_RELEASE);
+    return c->n_slots - to;
 }
 
 /* Applies one validated point; blob (malloc'd or NULL) becomes owned. */
@@ -654,7 +672,9 @@ int coll_search_exact(const collection *c, const vx_search_req *req, vx_arena *a
     }
     flat_view v = {c->search,   c->n_slots,      c->dim,
                    c->dead,     c->meta,         c->meta_len,
-                   c->cfg.metric, c->has_codes ? &c->codes : NULL};
+                   c->cfg.metric, NULL};
+    if (c->has_codes && __atomic_load_n(&c->codes_ready, __ATOMIC_ACQUIRE) >= c->n_slots)
+        v.codes = &c->codes;
     topk_item *items = vx_arena_alloc(a, (size_t)req->k * 2 * sizeof *items);
     uint32_t n = c->n_slots ? flat_search(&v, q, req->k, f, items, items + req->k) : 0;
     out->hits = vx_arena_alloc(a, (size_t)(n ? n : 1) * sizeof *out->hits);

@@ -39,11 +39,18 @@ struct collection {
     size_t map_len[2];
     uint32_t map_rows;
     /* 8-bit copy of the search rows for the bounded exact scan (flat.h);
-     * flat-index collections only (codes.codes NULL otherwise: an HNSW
+     * flat-index collections only (has_codes false otherwise: an HNSW
      * collection's graph keeps its own codes). Grown by coll_reserve,
-     * written by coll_write_vector, rebuilt by coll_restore_end. */
+     * written by coll_write_vector. Rows [0, codes_ready) are current (rows
+     * past it may be too); searches use the codes only when codes_ready >=
+     * n_slots. A restore copies the slabs without encoding them (restart
+     * time), so codes_ready stays behind until coll_codes_catch_up (the
+     * rebuilder thread) has encoded the rest. codes_ready is read and
+     * written with __atomic builtins: the catch-up advances it under the
+     * read lock while searches read it. */
     flat_codes codes;
     bool has_codes;
+    uint32_t codes_ready;
     /* Approximate index (coll_index.c: HNSW), owned; NULL = flat only. */
     coll_index *ann;
 };

@@ -368,7 +368,7 @@ TEST(coll_exact_search_matches_brute_force)
 {
     vx_metric ms[] = {VX_METRIC_COSINE, VX_METRIC_DOT, VX_METRIC_L2};
     const uint32_t dim = 37; /* odd: exercises kernel tails */
-    const int n = 3000;      /* > FLAT_BLOCK: several blocks */
+    const int n = 5000;      /* > FLAT_BLOCK and > FLAT_BOUNDED_MIN_SLOTS: the bounded scan */
     for (int m = 0; m < 3; m++) {
         tu_reset();
         uint64_t seed = 11 + (uint64_t)m;

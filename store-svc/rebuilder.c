@@ -94,6 +94,21 @@ static void catch_up_one(rebuilder *r, const char *name)
     }
 }
 
+/* One flat collection: encodes the 8-bit codes a restore left out, a chunk
+ * per read-lock hold (~20 ms), so writes go on in between. */
+static void codes_one(rebuilder *r, const char *name)
+{
+    uint32_t left = 1;
+    while (left && !stopping(r)) {
+        store_ref *ref;
+        collection *c = take(r, name, false, &ref);
+        if (!c)
+            return;
+        left = coll_codes_catch_up(c, REBUILDER_CODES_CHUNK);
+        store_release(ref);
+    }
+}
+
 /* One collection: rebuilds its graph when due. */
 static void rebuild_one(rebuilder *r, const char *name)
 {
@@ -162,6 +177,8 @@ static void *rebuilder_main(void *p)
             if (infos[i].config.index.type == VX_INDEX_HNSW) {
                 catch_up_one(r, infos[i].config.name);
                 rebuild_one(r, infos[i].config.name);
+            } else {
+                codes_one(r, infos[i].config.name);
             }
     }
     vx_arena_fini(&a);

@@ -13,6 +13,11 @@
  * drop its work. It runs at nice REBUILDER_NICE (10), and so do the insert
  * threads it starts: requests get the CPU first.
  *
+ * Its first pass (at start, after recovery) also encodes the 8-bit codes
+ * of flat collections a snapshot restored (collection.h,
+ * coll_codes_catch_up), REBUILDER_CODES_CHUNK rows per read-lock hold;
+ * until then their exact searches use the plain float32 scan.
+ *
  * Ownership: borrows the store, which must outlive it; rebuilder_stop
  * unregisters, stops the thread between two chunks (an unfinished build is
  * discarded) and frees it. Call it before store_close.
@@ -23,6 +28,8 @@
 #include "store.h"
 
 typedef struct rebuilder rebuilder;
+
+#define REBUILDER_CODES_CHUNK 16384u
 
 int rebuilder_start(rebuilder **out, store *st);
 /* Rebuilds finished since start (for tests). */
