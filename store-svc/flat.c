@@ -8,7 +8,7 @@
 #include <math.h>
 
 #include "distance.h"
-#include "distance_sq8.h"
+#include "sq8_query.h"
 
 /* The score the plain scan ranks for a kernel result: a NaN (a dot product
  * whose float32 terms overflowed both ways; coll_search re-scores it) ranks
@@ -62,11 +62,13 @@ uint32_t flat_search_plain(const flat_view *v, const float *query, uint32_t k,
  * at least the quantity it stands for. */
 typedef struct query_consts {
     bool larger;
+    sq8q_query iq;   /* the query as int16 (sq8_query.h) */
     float qsum;      /* Σq (nearest; its rounding is inside fp_codes) */
     float qnorm;     /* ≥ ‖q‖ */
     float qq_lo;     /* ≤ ‖q‖² */
     float qq_hi;     /* ≥ ‖q‖² */
-    float fp_codes;  /* γ·‖q‖₁: rounding of the code sum per unit of |lo| + 255·scale */
+    float quant;     /* ≥ ‖q − qs·qi‖·255·√dim: what the int16 query loses, per unit of scale */
+    float fp_codes;  /* rounding of the approximate score per unit of |lo| + 255·scale */
     float gamma;     /* relative rounding of a float32 kernel */
     float tiny;      /* absolute allowance for underflow */
 } query_consts;
@@ -74,7 +76,7 @@ typedef struct query_consts {
 #define FLT_EPS_F ((float)FLT_EPSILON)
 
 /* False when the query's own numbers do not fit a float (then the caller
- * uses the plain scan). */
+ * uses the plain scan). c->iq.qi must point at roundup(dim, SQ8Q_PAD) int16. */
 static bool query_constants(const float *q, uint32_t dim, bool larger, query_consts *c)
 {
     double s = 0, n1 = 0, n2 = 0;
@@ -83,6 +85,7 @@ static bool query_constants(const float *q, uint32_t dim, bool larger, query_con
         n1 += fabs(q[i]);
         n2 += (double)q[i] * q[i];
     }
+    sq8q_prepare(q, dim, &c->iq);
     double gamma = 2.0 * (dim + 16) * (double)FLT_EPSILON;
     double up = 1.0 + 1e-6, down = 1.0 - 1e-6;
     c->larger = larger;
@@ -90,10 +93,14 @@ static bool query_constants(const float *q, uint32_t dim, bool larger, query_con
     c->qnorm = (float)(sqrt(n2) * up);
     c->qq_lo = (float)(n2 * down);
     c->qq_hi = (float)(n2 * up);
-    c->fp_codes = (float)(gamma * n1 * up);
+    c->quant = (float)(c->iq.err * 255.0 * sqrt((double)dim) * up);
+    /* t1 = lo·qsum and t2 = scale·(qs·S) are rounded a few times each:
+     * 8ε per unit of |lo|·‖q‖₁ and 255·scale·Σ|qs·qi| covers all of it */
+    c->fp_codes = (float)(8.0 * (double)FLT_EPSILON * (n1 + c->iq.abs_sum) * up);
     c->gamma = (float)gamma;
     c->tiny = (float)(dim + 16) * FLT_MIN;
-    return isfinite(c->qsum) && isfinite(c->qnorm) && isfinite(c->qq_hi) && isfinite(c->fp_codes);
+    return isfinite(c->qsum) && isfinite(c->qnorm) && isfinite(c->qq_hi) &&
+           isfinite(c->fp_codes) && isfinite(c->quant);
 }
 
 /* Largest ‖q‖·‖x‖ (dot) or (‖q‖ + ‖x‖)² (l2) for which no float32 kernel
@@ -101,14 +108,18 @@ static bool query_constants(const float *q, uint32_t dim, bool larger, query_con
 #define FLAT_NO_OVERFLOW (FLT_MAX / 8)
 
 /* The interval [*pess, *opt] in ranking terms: pess is the worst and opt
- * the best score the float32 kernel can give row r, whose code sum is raw.
- * Returns false when the row has no finite interval (re-score it). */
-static inline bool row_bounds(const query_consts *c, const flat_code_row *r, float raw,
+ * the best score the float32 kernel can give row r, whose exact integer
+ * code sum is isum. Returns false when the row has no finite interval
+ * (re-score it). */
+static inline bool row_bounds(const query_consts *c, const flat_code_row *r, int32_t isum,
                               float *pess, float *opt)
 {
-    float approx = r->lo * c->qsum + r->scale * raw;
-    /* the true q·x is within dslack of approx */
-    float dslack = c->qnorm * r->err + c->fp_codes * (fabsf(r->lo) + 255.0f * r->scale) +
+    /* q·x̂ ≈ lo·Σq + scale·Σ q[i]·code[i], and Σ q[i]·code[i] ≈ qs·isum */
+    float approx = r->lo * c->qsum + r->scale * (c->iq.qs * (float)isum);
+    /* the true q·x is within dslack of approx: the codes' error, the
+     * query's quantisation, the roundings */
+    float dslack = c->qnorm * r->err + r->scale * c->quant +
+                   c->fp_codes * (fabsf(r->lo) + 255.0f * r->scale) +
                    4.0f * FLT_EPS_F * fabsf(approx) + c->tiny;
     dslack *= 1.0f + 8.0f * FLT_EPS_F;
     if (c->larger) {
@@ -146,6 +157,8 @@ typedef struct candidate {
 } candidate;
 
 typedef struct bounded {
+    int16_t qi[VX_MAX_DIM + SQ8Q_PAD]; /* the int16 query */
+    int32_t isum[FLAT_BLOCK];          /* a block's integer code sums */
     const flat_view *v;
     const float *q;
     bool larger;
@@ -209,41 +222,47 @@ static void consider(bounded *b, uint32_t slot, float pess, float opt, const vx_
         topk_push(&b->pess, pess, slot);
 }
 
-static uint32_t flat_search_bounded(const flat_view *v, const query_consts *c, const float *query,
-                                    uint32_t k, const vx_filter *filter, topk_item *out,
-                                    topk_item *scratch)
+static uint32_t flat_search_bounded(bounded *b, const flat_view *v, const query_consts *c,
+                                    const float *query, uint32_t k, const vx_filter *filter,
+                                    topk_item *out, topk_item *scratch)
 {
-    static __thread bounded b; /* 8 KB of candidates: off the worker's stack */
-    b.v = v;
-    b.q = query;
-    b.larger = c->larger;
-    b.n_cand = 0;
-    topk_init(&b.pess, scratch, k, c->larger);
-    topk_init(&b.result, out, k, c->larger);
+    b->v = v;
+    b->q = query;
+    b->larger = c->larger;
+    b->n_cand = 0;
+    topk_init(&b->pess, scratch, k, c->larger);
+    topk_init(&b->result, out, k, c->larger);
     const flat_codes *fc = v->codes;
-    for (uint32_t slot = 0; slot < v->n_slots; slot++) {
-        if (flat_is_dead(v->dead, slot))
-            continue;
-        const flat_code_row *r = &fc->rows[slot];
-        float raw = sq8_dot(query, fc->codes + (size_t)slot * v->dim, v->dim);
-        float pess, opt;
-        if (!row_bounds(c, r, raw, &pess, &opt)) {
-            pess = c->larger ? -INFINITY : INFINITY;
-            opt = c->larger ? INFINITY : -INFINITY;
+    for (uint32_t start = 0; start < v->n_slots; start += FLAT_BLOCK) {
+        uint32_t n = v->n_slots - start < FLAT_BLOCK ? v->n_slots - start : FLAT_BLOCK;
+        sq8q_dot_many(b->qi, fc->codes + (size_t)start * v->dim, n, v->dim, b->isum);
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t slot = start + i;
+            if (flat_is_dead(v->dead, slot))
+                continue;
+            float pess, opt;
+            if (!row_bounds(c, &fc->rows[slot], b->isum[i], &pess, &opt)) {
+                pess = c->larger ? -INFINITY : INFINITY;
+                opt = c->larger ? INFINITY : -INFINITY;
+            }
+            consider(b, slot, pess, opt, filter);
         }
-        consider(&b, slot, pess, opt, filter);
     }
-    prune_candidates(&b, true);
-    return finish(&b.result, c->larger, out);
+    prune_candidates(b, true);
+    return finish(&b->result, c->larger, out);
 }
 
 uint32_t flat_search(const flat_view *v, const float *query, uint32_t k, const vx_filter *filter,
                      topk_item *out, topk_item *scratch)
 {
     bool larger = v->metric != VX_METRIC_L2;
+    if (!v->codes || v->n_slots < FLAT_BOUNDED_MIN_SLOTS || k == 0 || v->dim > VX_MAX_DIM)
+        return flat_search_plain(v, query, k, filter, out);
+    /* ~30 KB of working storage: per thread, off the worker's stack */
+    static __thread bounded b;
     query_consts c;
-    if (v->codes && v->n_slots >= FLAT_BOUNDED_MIN_SLOTS && k > 0 &&
-        query_constants(query, v->dim, larger, &c))
-        return flat_search_bounded(v, &c, query, k, filter, out, scratch);
-    return flat_search_plain(v, query, k, filter, out);
+    c.iq.qi = b.qi;
+    if (!query_constants(query, v->dim, larger, &c))
+        return flat_search_plain(v, query, k, filter, out);
+    return flat_search_bounded(&b, v, &c, query, k, filter, out, scratch);
 }

@@ -5,17 +5,22 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "distance_sq8.h"
+#include "sq8_query.h"
 #include "vx_err.h"
 
 int flat_codes_reserve(flat_codes *fc, uint32_t cap)
 {
     if (cap <= fc->cap)
         return VX_OK;
-    uint8_t *codes = realloc(fc->codes, (size_t)cap * fc->dim);
+    /* SQ8Q_PAD readable bytes past the last row: the scan kernels read
+     * whole steps (sq8_query.h) */
+    uint8_t *codes = realloc(fc->codes, (size_t)cap * fc->dim + SQ8Q_PAD);
     if (!codes)
         return VX_ERR_NOMEM;
+    memset(codes + (size_t)cap * fc->dim, 0, SQ8Q_PAD);
     fc->codes = codes;
     flat_code_row *rows = realloc(fc->rows, (size_t)cap * sizeof *rows);
     if (!rows)
@@ -64,7 +69,7 @@ void flat_codes_write_all(flat_codes *fc, const float *slab, uint32_t n)
 
 size_t flat_codes_memory_bytes(const flat_codes *fc)
 {
-    return (size_t)fc->cap * (fc->dim + sizeof(flat_code_row));
+    return fc->cap ? (size_t)fc->cap * (fc->dim + sizeof(flat_code_row)) + SQ8Q_PAD : 0;
 }
 
 void flat_codes_free(flat_codes *fc)

@@ -18,6 +18,7 @@
 
 #include "distance.h"
 #include "distance_sq8.h"
+#include "sq8_query.h"
 #include "store_test_util.h"
 #include "vx_buf.h"
 #include "vx_err.h"
@@ -34,7 +35,9 @@ static double urand(void) /* [0, 1) */
     return (double)(rng >> 11) / (double)(1ull << 53);
 }
 
-typedef enum shape { RANDOM, CLUSTERED, DUPLICATES, CONSTANT, TINY, HUGE, MIXED } shape;
+/* GRID: small integers, which the codes hold exactly (‖x − x̂‖ = 0): only
+ * the query's quantisation and the roundings separate the bounds. */
+typedef enum shape { RANDOM, CLUSTERED, DUPLICATES, CONSTANT, TINY, HUGE, MIXED, GRID } shape;
 
 typedef struct fixture {
     uint32_t n, dim;
@@ -63,6 +66,8 @@ static float value(shape s, uint32_t row, uint32_t i, const float *center)
         return (float)(u * 1e-41); /* subnormal */
     case HUGE:
         return (float)(u * 1e37);
+    case GRID:
+        return i == 0 ? 0.0f : i == 1 ? 255.0f : (float)(int)(urand() * 256);
     case MIXED:
         return row % 11 == 0 ? (float)(u * 3e38) : row % 13 == 0 ? (float)(u * 1e-39) : (float)u;
     }
@@ -174,11 +179,11 @@ TEST(bounded_scan_equals_plain_scan)
 {
     static const uint32_t dims[] = {1, 3, 17, 64, 384};
     static const uint32_t ks[] = {1, 10, 100, 1000, 6000};
-    static const shape shapes[] = {RANDOM, CLUSTERED, DUPLICATES, CONSTANT, TINY, HUGE, MIXED};
+    static const shape shapes[] = {RANDOM, CLUSTERED, DUPLICATES, CONSTANT, TINY, HUGE, MIXED, GRID};
     float *q = malloc(384 * sizeof(float));
     int tested = 0;
     for (size_t impl = 0; impl < 3; impl++) {
-        if (dist_force_impl(IMPLS[impl]) != 0 || sq8_force_impl(IMPLS[impl]) != 0)
+        if (dist_force_impl(IMPLS[impl]) != 0 || sq8q_force_impl(IMPLS[impl]) != 0)
             continue;
         for (size_t m = 0; m < 3; m++)
             for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
@@ -196,9 +201,9 @@ TEST(bounded_scan_equals_plain_scan)
                 }
     }
     dist_force_impl("auto");
-    sq8_force_impl("auto");
+    sq8q_force_impl("auto");
     free(q);
-    ASSERT(tested >= 3 * 7 * 5 * 5);
+    ASSERT(tested >= 3 * 8 * 5 * 5);
 }
 
 TEST(bounded_scan_applies_the_filter_during_the_scan)
