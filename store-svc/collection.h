@@ -103,7 +103,8 @@ int coll_search_exact(const collection *c, const vx_search_req *req, vx_arena *a
 uint32_t coll_n_slots(const collection *c);     /* slots in use, live or dead */
 /* Encodes up to max_rows of the rows whose 8-bit codes (flat collections,
  * flat.h) a restore left unencoded, and returns how many still lack them
- * (0: exact searches use the bounded scan again). Call under the read lock,
+ * (0: exact searches use the bounded scan again; max_rows 0 only counts
+ * them). Call under the read lock,
  * from one thread at a time (the rebuilder). */
 uint32_t coll_codes_catch_up(collection *c, uint32_t max_rows);
 bool coll_slot_live(const collection *c, uint32_t slot);

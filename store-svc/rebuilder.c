@@ -18,6 +18,7 @@
 #include "coll_index.h"
 #include "collection.h"
 #include "vx_arena.h"
+#include "vx_clock.h"
 #include "vx_err.h"
 #include "vx_log.h"
 
@@ -98,14 +99,20 @@ static void catch_up_one(rebuilder *r, const char *name)
  * per read-lock hold (~20 ms), so writes go on in between. */
 static void codes_one(rebuilder *r, const char *name)
 {
-    uint32_t left = 1;
+    uint64_t t0 = vx_now_us();
+    uint32_t left = 1, rows = 0;
     while (left && !stopping(r)) {
         store_ref *ref;
         collection *c = take(r, name, false, &ref);
         if (!c)
             return;
+        uint32_t before = coll_codes_catch_up(c, 0); /* 0 rows: only counts */
         left = coll_codes_catch_up(c, REBUILDER_CODES_CHUNK);
+        rows += before - left;
         store_release(ref);
+        if (left == 0 && rows > 0)
+            VX_INFO("collection '%s': 8-bit codes of %u restored rows encoded in %.0f ms; exact "
+                    "searches use the bounded scan", name, rows, (double)(vx_now_us() - t0) / 1e3);
     }
 }
 
