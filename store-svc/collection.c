@@ -336,12 +336,17 @@ void coll_write_vector(collection *c, uint32_t slot, const float *v)
     } else {
         memcpy(row, v, (size_t)c->dim * sizeof(float));
     }
-    if (c->has_codes) {
+    if (c->has_codes && !c->codes_deferred) {
         flat_codes_write(&c->codes, slot, row);
         /* under the write lock: no catch-up runs */
         if (slot == __atomic_load_n(&c->codes_ready, __ATOMIC_RELAXED))
             __atomic_store_n(&c->codes_ready, slot + 1, __ATOMIC_RELEASE);
     }
+}
+
+void coll_defer_codes(collection *c, bool on)
+{
+    c->codes_deferred = on;
 }
 
 uint32_t coll_codes_catch_up(collection *c, uint32_t max_rows)

@@ -107,6 +107,10 @@ uint32_t coll_n_slots(const collection *c);     /* slots in use, live or dead */
  * them). Call under the read lock,
  * from one thread at a time (the rebuilder). */
 uint32_t coll_codes_catch_up(collection *c, uint32_t max_rows);
+/* While on (WAL replay, under the write lock), writes do not encode their
+ * rows' codes either: the catch-up does it after the replay, off the
+ * start-up path. */
+void coll_defer_codes(collection *c, bool on);
 bool coll_slot_live(const collection *c, uint32_t slot);
 const char *coll_slot_id(const collection *c, uint32_t slot);      /* NULL if dead */
 const float *coll_slot_vector(const collection *c, uint32_t slot); /* as the user sent it */

@@ -50,6 +50,7 @@ struct collection {
      * read lock while searches read it. */
     flat_codes codes;
     bool has_codes;
+    bool codes_deferred; /* WAL replay: writes leave the codes to the catch-up */
     uint32_t codes_ready;
     /* Approximate index (coll_index.c: HNSW), owned; NULL = flat only. */
     coll_index *ann;

@@ -123,8 +123,10 @@ int pers_apply(store *st, uint64_t lsn, const vx_request *rec, bool *applied, ch
         *applied = rc == VX_OK;
         return rc == VX_ERR_NOT_FOUND ? VX_OK : rc;
     }
-    /* graph links wait for the end of the replay (pers_end_deferred_links) */
+    /* graph links and 8-bit codes wait for the end of the replay
+     * (pers_end_deferred_links; the codes for the rebuilder's catch-up) */
     coll_index_defer_links(coll_ann_mut(c));
+    coll_defer_codes(c, true);
     if (rec->type == VX_MSG_POINTS_UPSERT)
         rc = coll_upsert(c, rec->body.upsert.points, rec->body.upsert.n_points, err, err_len);
     else
@@ -140,7 +142,9 @@ int pers_apply(store *st, uint64_t lsn, const vx_request *rec, bool *applied, ch
 /* ---- recovery ---- */
 
 /* After the replay: every collection links what it queued, or hands a large
- * backlog to the rebuilder (coll_index.h, "links deferred by WAL replay"). */
+ * backlog to the rebuilder (coll_index.h, "links deferred by WAL replay"),
+ * and encodes its writes' 8-bit codes again (the rebuilder catches up on
+ * the replayed rows). */
 static void pers_end_deferred_links(store *st, vx_arena *a)
 {
     vx_arena_reset(a);
@@ -153,6 +157,7 @@ static void pers_end_deferred_links(store *st, vx_arena *a)
             continue;
         collection *c = store_ref_coll(r);
         coll_index_end_deferred_links(coll_ann_mut(c), c);
+        coll_defer_codes(c, false);
         store_release(r);
     }
 }
