@@ -5,8 +5,8 @@
  * accumulators so the compiler can pipeline), AVX2+FMA and AVX-512F. The
  * SIMD versions are compiled per function with __attribute__((target(...)))
  * so the binary itself needs only baseline x86-64; the best implementation
- * the CPU supports is chosen once (pthread_once) on first use and kept in a
- * table of function pointers that is read with relaxed atomics.
+ * the CPU supports is chosen on first use (simd_dispatch.h) from a table
+ * of implementations.
  *
  * Invariants: every kernel accepts any dim >= 1 and any float-aligned
  * pointer (unaligned loads only; tails use masked loads on AVX-512 and
@@ -16,9 +16,9 @@
  * memory bandwidth rather than by FMA latency.
  */
 #include "distance.h"
+#include "simd_dispatch.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -330,10 +330,10 @@ static const dist_impl IMPL_SCALAR = {"scalar", dot_scalar, l2sq_scalar, dot_man
 static const dist_impl IMPL_AVX2 = {"avx2", dot_avx2, l2sq_avx2, dot_many_avx2, l2sq_many_avx2};
 static const dist_impl IMPL_AVX512 = {"avx512", dot_avx512, l2sq_avx512, dot_many_avx512,
                                       l2sq_many_avx512};
+static simd_table g_table = {{&IMPL_SCALAR, &IMPL_AVX2, &IMPL_AVX512}, NULL, NULL};
+#else
+static simd_table g_table = {{&IMPL_SCALAR, NULL, NULL}, NULL, NULL};
 #endif
-
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static const dist_impl *g_impl; /* read/written with __atomic builtins */
 
 dist_simd dist_cpu_simd(void)
 {
@@ -347,34 +347,9 @@ dist_simd dist_cpu_simd(void)
     return DIST_SIMD_SCALAR;
 }
 
-static const dist_impl *best_impl(void)
-{
-#if DIST_X86
-    switch (dist_cpu_simd()) {
-    case DIST_SIMD_AVX512:
-        return &IMPL_AVX512;
-    case DIST_SIMD_AVX2:
-        return &IMPL_AVX2;
-    case DIST_SIMD_SCALAR:
-        break;
-    }
-#endif
-    return &IMPL_SCALAR;
-}
-
-static void init_once(void)
-{
-    __atomic_store_n(&g_impl, best_impl(), __ATOMIC_RELEASE);
-}
-
 static inline const dist_impl *impl(void)
 {
-    const dist_impl *p = __atomic_load_n(&g_impl, __ATOMIC_ACQUIRE);
-    if (__builtin_expect(p == NULL, 0)) {
-        pthread_once(&g_once, init_once);
-        p = __atomic_load_n(&g_impl, __ATOMIC_ACQUIRE);
-    }
-    return p;
+    return simd_get(&g_table);
 }
 
 float dist_dot(const float *a, const float *b, size_t dim)
@@ -404,27 +379,7 @@ const char *dist_impl_name(void)
 
 int dist_force_impl(const char *name)
 {
-    const dist_impl *want = NULL;
-    (void)impl(); /* make sure the once-init has run so it cannot overwrite us */
-    if (!name)
-        return -1;
-    if (strcmp(name, "auto") == 0) {
-        want = best_impl();
-    } else if (strcmp(name, "scalar") == 0) {
-        want = &IMPL_SCALAR;
-#if DIST_X86
-    } else if (strcmp(name, "avx2") == 0) {
-        if (dist_cpu_simd() >= DIST_SIMD_AVX2) /* every AVX-512F CPU has AVX2 + FMA */
-            want = &IMPL_AVX2;
-    } else if (strcmp(name, "avx512") == 0) {
-        if (dist_cpu_simd() == DIST_SIMD_AVX512)
-            want = &IMPL_AVX512;
-#endif
-    }
-    if (!want)
-        return -1;
-    __atomic_store_n(&g_impl, want, __ATOMIC_RELEASE);
-    return 0;
+    return simd_force(&g_table, name);
 }
 
 float dist_norm(const float *v, size_t dim)

@@ -7,8 +7,8 @@
  * AVX2+FMA (8 codes per step: zero-extend to i32, convert, FMA) and
  * AVX-512F (16 codes per step). The SIMD versions are compiled per function
  * with __attribute__((target(...))), so the binary needs only baseline
- * x86-64; the best one the CPU supports is chosen once (pthread_once) and
- * kept in a table read with acquire loads.
+ * x86-64; the best one the CPU supports is chosen on first use
+ * (simd_dispatch.h).
  *
  * Invariants: every kernel accepts any dim >= 1 and any alignment, and
  * reads exactly dim codes and dim floats: the code tail (fewer than one
@@ -19,8 +19,8 @@
 #include "distance_sq8.h"
 
 #include "distance.h"
+#include "simd_dispatch.h"
 
-#include <pthread.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -310,39 +310,14 @@ static const sq8_impl IMPL_SCALAR = {"scalar", dot_scalar, l2_scalar, decode_sca
 #if SQ8_X86
 static const sq8_impl IMPL_AVX2 = {"avx2", dot_avx2, l2_avx2, decode_avx2};
 static const sq8_impl IMPL_AVX512 = {"avx512", dot_avx512, l2_avx512, decode_avx512};
+static simd_table g_table = {{&IMPL_SCALAR, &IMPL_AVX2, &IMPL_AVX512}, NULL, NULL};
+#else
+static simd_table g_table = {{&IMPL_SCALAR, NULL, NULL}, NULL, NULL};
 #endif
-
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static const sq8_impl *g_impl; /* read/written with __atomic builtins */
-
-static const sq8_impl *best_impl(void)
-{
-#if SQ8_X86
-    switch (dist_cpu_simd()) {
-    case DIST_SIMD_AVX512:
-        return &IMPL_AVX512;
-    case DIST_SIMD_AVX2:
-        return &IMPL_AVX2;
-    case DIST_SIMD_SCALAR:
-        break;
-    }
-#endif
-    return &IMPL_SCALAR;
-}
-
-static void init_once(void)
-{
-    __atomic_store_n(&g_impl, best_impl(), __ATOMIC_RELEASE);
-}
 
 static inline const sq8_impl *impl(void)
 {
-    const sq8_impl *p = __atomic_load_n(&g_impl, __ATOMIC_ACQUIRE);
-    if (__builtin_expect(p == NULL, 0)) {
-        pthread_once(&g_once, init_once);
-        p = __atomic_load_n(&g_impl, __ATOMIC_ACQUIRE);
-    }
-    return p;
+    return simd_get(&g_table);
 }
 
 float sq8_dot(const float *q, const uint8_t *codes, size_t dim)
@@ -367,25 +342,5 @@ const char *sq8_impl_name(void)
 
 int sq8_force_impl(const char *name)
 {
-    const sq8_impl *want = NULL;
-    (void)impl(); /* make sure the once-init has run so it cannot overwrite us */
-    if (!name)
-        return -1;
-    if (strcmp(name, "auto") == 0) {
-        want = best_impl();
-    } else if (strcmp(name, "scalar") == 0) {
-        want = &IMPL_SCALAR;
-#if SQ8_X86
-    } else if (strcmp(name, "avx2") == 0) {
-        if (dist_cpu_simd() >= DIST_SIMD_AVX2) /* every AVX-512F CPU has AVX2 + FMA */
-            want = &IMPL_AVX2;
-    } else if (strcmp(name, "avx512") == 0) {
-        if (dist_cpu_simd() == DIST_SIMD_AVX512)
-            want = &IMPL_AVX512;
-#endif
-    }
-    if (!want)
-        return -1;
-    __atomic_store_n(&g_impl, want, __ATOMIC_RELEASE);
-    return 0;
+    return simd_force(&g_table, name);
 }

@@ -9,7 +9,7 @@
  * float rounding). A constant vector gets scale 0 and all codes 0.
  *
  * Kernels have a portable C version and AVX2+FMA / AVX-512F versions chosen
- * once on first use (pthread_once; thread-safe), like distance.h. All
+ * once on first use (simd_dispatch.h; thread-safe), like distance.h. All
  * versions compute the same quantity; results may differ in the last bits
  * (summation order). Any dim >= 1, any alignment; no kernel reads past the
  * last code or the last float.

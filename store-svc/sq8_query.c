@@ -1,15 +1,16 @@
 /*
  * sq8_query.c — see sq8_query.h. Dispatch as in distance.c: the SIMD
  * kernels are compiled per function with target attributes (the binary
- * needs only baseline x86-64) and the best one is chosen once.
+ * needs only baseline x86-64) and the best one is chosen on first use
+ * (simd_dispatch.h).
  */
 #include "sq8_query.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "distance.h"
+#include "simd_dispatch.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -139,66 +140,28 @@ static const sq8q_impl IMPL_SCALAR = {"scalar", dot_many_scalar};
 #if SQ8Q_X86
 static const sq8q_impl IMPL_AVX2 = {"avx2", dot_many_avx2};
 static const sq8q_impl IMPL_AVX512 = {"avx512", dot_many_avx512};
+
+/* The AVX-512 kernel needs BW on top of F (which the level means). */
+static bool has_bw(int level)
+{
+    return level != DIST_SIMD_AVX512 || __builtin_cpu_supports("avx512bw");
+}
+static simd_table g_table = {{&IMPL_SCALAR, &IMPL_AVX2, &IMPL_AVX512}, has_bw, NULL};
+#else
+static simd_table g_table = {{&IMPL_SCALAR, NULL, NULL}, NULL, NULL};
 #endif
-
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static const sq8q_impl *g_impl; /* read/written with __atomic builtins */
-
-static const sq8q_impl *impl_for(const char *name)
-{
-    if (strcmp(name, "scalar") == 0)
-        return &IMPL_SCALAR;
-#if SQ8Q_X86
-    if (strcmp(name, "avx2") == 0 && dist_cpu_simd() >= DIST_SIMD_AVX2)
-        return &IMPL_AVX2;
-    if (strcmp(name, "avx512") == 0 && dist_cpu_simd() == DIST_SIMD_AVX512 &&
-        __builtin_cpu_supports("avx512bw"))
-        return &IMPL_AVX512;
-#endif
-    return NULL;
-}
-
-static const sq8q_impl *best_impl(void)
-{
-    const sq8q_impl *p = impl_for("avx512");
-    if (!p)
-        p = impl_for("avx2");
-    return p ? p : &IMPL_SCALAR;
-}
-
-static void init_once(void)
-{
-    __atomic_store_n(&g_impl, best_impl(), __ATOMIC_RELEASE);
-}
-
-static inline const sq8q_impl *impl(void)
-{
-    const sq8q_impl *p = __atomic_load_n(&g_impl, __ATOMIC_ACQUIRE);
-    if (__builtin_expect(p == NULL, 0)) {
-        pthread_once(&g_once, init_once);
-        p = __atomic_load_n(&g_impl, __ATOMIC_ACQUIRE);
-    }
-    return p;
-}
 
 void sq8q_dot_many(const int16_t *qi, const uint8_t *codes, size_t n, size_t dim, int32_t *out)
 {
-    impl()->dot_many(qi, codes, n, dim, out);
+    ((const sq8q_impl *)simd_get(&g_table))->dot_many(qi, codes, n, dim, out);
 }
 
 const char *sq8q_impl_name(void)
 {
-    return impl()->name;
+    return ((const sq8q_impl *)simd_get(&g_table))->name;
 }
 
 int sq8q_force_impl(const char *name)
 {
-    (void)impl(); /* the once-init must not overwrite a forced choice */
-    if (!name)
-        return -1;
-    const sq8q_impl *want = strcmp(name, "auto") == 0 ? best_impl() : impl_for(name);
-    if (!want)
-        return -1;
-    __atomic_store_n(&g_impl, want, __ATOMIC_RELEASE);
-    return 0;
+    return simd_force(&g_table, name);
 }
