@@ -21,18 +21,14 @@ static const void *best(const simd_table *t)
     return t->impl[DIST_SIMD_SCALAR];
 }
 
-const void *simd_get(simd_table *t)
+const void *simd_choose(simd_table *t)
 {
-    const void *p = __atomic_load_n(&t->current, __ATOMIC_ACQUIRE);
-    if (__builtin_expect(p == NULL, 0)) {
-        const void *want = best(t), *none = NULL;
-        /* the first to publish wins; a concurrent simd_force is kept */
-        if (!__atomic_compare_exchange_n(&t->current, &none, want, false, __ATOMIC_ACQ_REL,
-                                         __ATOMIC_ACQUIRE))
-            return none;
-        p = want;
-    }
-    return p;
+    const void *want = best(t), *none = NULL;
+    /* the first to publish wins; a concurrent simd_force is kept */
+    if (!__atomic_compare_exchange_n(&t->current, &none, want, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return none;
+    return want;
 }
 
 int simd_force(simd_table *t, const char *name)

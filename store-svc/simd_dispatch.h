@@ -28,8 +28,16 @@ typedef struct simd_table {
     const void *current;          /* __atomic; NULL until first use */
 } simd_table;
 
-/* The implementation in use (the best usable one on first call). */
-const void *simd_get(simd_table *t);
+/* The first-use path of simd_get. */
+const void *simd_choose(simd_table *t);
+
+/* The implementation in use (the best usable one on first call). Inline:
+ * every kernel call goes through it. */
+static inline const void *simd_get(simd_table *t)
+{
+    const void *p = __atomic_load_n(&t->current, __ATOMIC_ACQUIRE);
+    return __builtin_expect(p != NULL, 1) ? p : simd_choose(t);
+}
 /* "auto" (the best), "scalar", "avx2" or "avx512": 0, or -1 when unknown or
  * not usable on this CPU (the choice is then unchanged). */
 int simd_force(simd_table *t, const char *name);
