@@ -118,7 +118,7 @@ int coll_create(const vx_coll_config *cfg_in, collection **out, char *err, size_
     c->cfg.model = cfg.model ? strdup(cfg.model) : NULL;
     c->dim = cfg.dimension;
     c->codes = FLAT_CODES_INIT(cfg.dimension);
-    c->has_codes = cfg.index.type == VX_INDEX_FLAT;
+    c->has_codes = true;
     c->ids = idmap_create();
     if (!c->cfg.name || (cfg.model && !c->cfg.model) ||
         coll_index_create(&c->ann, &c->cfg) != VX_OK) {

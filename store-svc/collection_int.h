@@ -38,9 +38,10 @@ struct collection {
     void *map_base[2];
     size_t map_len[2];
     uint32_t map_rows;
-    /* 8-bit copy of the search rows for the bounded exact scan (flat.h);
-     * flat-index collections only (has_codes false otherwise: an HNSW
-     * collection's graph keeps its own codes). Grown by coll_reserve,
+    /* 8-bit copy of the search rows for the bounded exact scan (flat.h),
+     * kept by every collection (has_codes): an HNSW collection's exact
+     * searches (exact: true, and filters too selective for the graph) use it
+     * too; its graph's own codes are laid out per node. Grown by coll_reserve,
      * written by coll_write_vector. Rows [0, codes_ready) are current (rows
      * past it may be too); searches use the codes only when codes_ready >=
      * n_slots. A restore copies the slabs without encoding them (restart

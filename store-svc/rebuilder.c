@@ -95,7 +95,7 @@ static void catch_up_one(rebuilder *r, const char *name)
     }
 }
 
-/* One flat collection: encodes the 8-bit codes a restore left out, a chunk
+/* One collection: encodes the 8-bit codes a restore left out, a chunk
  * per read-lock hold (~20 ms), so writes go on in between. */
 static void codes_one(rebuilder *r, const char *name)
 {
@@ -180,13 +180,13 @@ static void *rebuilder_main(void *p)
         vx_coll_info *infos;
         uint32_t n;
         store_list(r->st, &a, &infos, &n);
-        for (uint32_t i = 0; i < n && !stopping(r); i++)
+        for (uint32_t i = 0; i < n && !stopping(r); i++) {
+            codes_one(r, infos[i].config.name); /* cheap next to the graph's work */
             if (infos[i].config.index.type == VX_INDEX_HNSW) {
                 catch_up_one(r, infos[i].config.name);
                 rebuild_one(r, infos[i].config.name);
-            } else {
-                codes_one(r, infos[i].config.name);
             }
+        }
     }
     vx_arena_fini(&a);
     return NULL;

@@ -14,7 +14,7 @@
  * threads it starts: requests get the CPU first.
  *
  * Its first pass (at start, after recovery) also encodes the 8-bit codes
- * of flat collections a snapshot restored (collection.h,
+ * of the exact scan that a restore or a WAL replay left out (collection.h,
  * coll_codes_catch_up), REBUILDER_CODES_CHUNK rows per read-lock hold;
  * until then their exact searches use the plain float32 scan.
  *
