@@ -279,3 +279,16 @@ TEST(small_views_and_views_without_codes_use_the_plain_scan)
         ASSERT_EQ_INT(a[i].slot, b[i].slot);
     fixture_free(&f);
 }
+
+TEST(bounded_scan_at_the_largest_dimension)
+{
+    fixture f;
+    fixture_make(&f, FLAT_BOUNDED_MIN_SLOTS + 3, VX_MAX_DIM, VX_METRIC_L2, RANDOM);
+    float *q = malloc(VX_MAX_DIM * sizeof *q);
+    for (int i = 0; i < 3; i++) {
+        make_query(&f, RANDOM, q);
+        ASSERT(same_answer(&f, q, 10, NULL));
+    }
+    free(q);
+    fixture_free(&f);
+}
