@@ -13,24 +13,18 @@
 #include "collection.h"
 #include "collection_int.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
-#include "distance.h"
 #include "filter.h"
 #include "flat.h"
 #include "coll_index.h"
 #include "idmap.h"
-#include "vx_clock.h"
 #include "vx_err.h"
-#include "vx_log.h"
 #include "vx_utf8.h"
 
 /* struct collection and the storage helpers shared with coll_restore.c:
@@ -179,7 +173,7 @@ void coll_info(const collection *c, vx_arena *a, vx_coll_info *out)
 /* ---- validation ---- */
 
 /* Checks one vector; for cosine also the norm. `what` names it. */
-static int check_vector(const collection *c, const float *v, uint32_t dim, const char *what,
+int coll_check_vector(const collection *c, const float *v, uint32_t dim, const char *what,
                         char *err, size_t err_len)
 {
     if (!v)
@@ -212,7 +206,7 @@ static int check_point(const collection *c, const vx_point *p, uint32_t i, vx_bu
     if (!vx_utf8_valid(p->id, idlen))
         return fail(err, err_len, VX_ERR_INVALID, "points[%u].id: not valid UTF-8", i);
     snprintf(what, sizeof what, "points[%u].vector", i);
-    int rc = check_vector(c, p->vector, p->dim, what, err, err_len);
+    int rc = coll_check_vector(c, p->vector, p->dim, what, err, err_len);
     if (rc)
         return rc;
     if (p->metadata && p->metadata->type != VX_VAL_NULL) {
@@ -463,12 +457,12 @@ void coll_link(collection *c, uint32_t *link, uint32_t n_link)
 
 /* ---- reads ---- */
 
-static const float *user_row(const collection *c, uint32_t slot)
+const float *coll_user_row(const collection *c, uint32_t slot)
 {
     return (c->raw ? c->raw : c->search) + (size_t)slot * c->dim;
 }
 
-static float *copy_vec(vx_arena *a, const float *v, uint32_t dim)
+float *coll_copy_vec(vx_arena *a, const float *v, uint32_t dim)
 {
     float *out = vx_arena_alloc(a, (size_t)dim * sizeof *out);
     memcpy(out, v, (size_t)dim * sizeof *out);
@@ -476,7 +470,7 @@ static float *copy_vec(vx_arena *a, const float *v, uint32_t dim)
 }
 
 /* Unpacks slot's metadata into a (NULL when none or undecodable). */
-static const vx_value *meta_tree(const collection *c, uint32_t slot, vx_arena *a)
+const vx_value *coll_meta_tree(const collection *c, uint32_t slot, vx_arena *a)
 {
     if (!c->meta[slot])
         return NULL;
@@ -495,8 +489,8 @@ int coll_get(const collection *c, const char *id, bool with_vector, vx_arena *a,
     out->id = vx_arena_strdup(a, id);
     out->dim = c->dim;
     if (with_vector)
-        out->vector = copy_vec(a, user_row(c, slot), c->dim);
-    out->metadata = meta_tree(c, slot, a);
+        out->vector = coll_copy_vec(a, coll_user_row(c, slot), c->dim);
+    out->metadata = coll_meta_tree(c, slot, a);
     return VX_OK;
 }
 
@@ -641,128 +635,11 @@ int coll_list(const collection *c, const char *cursor, uint32_t limit, bool with
         p->id = vx_arena_strdup(a, idmap_id(c->ids, s));
         p->dim = c->dim;
         if (with_vector)
-            p->vector = copy_vec(a, user_row(c, s), c->dim);
-        p->metadata = meta_tree(c, s, a);
+            p->vector = coll_copy_vec(a, coll_user_row(c, s), c->dim);
+        p->metadata = coll_meta_tree(c, s, a);
     }
     out->next_cursor = s < c->n_slots ? cursor_encode(c, a, s) : NULL;
     return VX_OK;
-}
-
-/* ---- search ---- */
-
-int coll_search_exact(const collection *c, const vx_search_req *req, vx_arena *a,
-                      vx_search_rep *out, char *err, size_t err_len)
-{
-    uint64_t t0 = vx_now_us();
-    memset(out, 0, sizeof *out);
-    int rc = check_vector(c, req->vector, req->dim, "vector", err, err_len);
-    if (rc)
-        return rc;
-    if (req->k < 1 || req->k > VX_MAX_K)
-        return fail(err, err_len, VX_ERR_INVALID, "k: %u is out of range 1..%d", req->k, VX_MAX_K);
-    const vx_filter *f;
-    rc = filter_compile(req->filter, a, &f, err, err_len);
-    if (rc)
-        return rc;
-    const float *q = req->vector;
-    if (c->cfg.metric == VX_METRIC_COSINE) {
-        float *nq = vx_arena_alloc(a, (size_t)c->dim * sizeof *nq);
-        double ss = 0;
-        for (uint32_t i = 0; i < c->dim; i++)
-            ss += (double)q[i] * q[i];
-        double inv = 1.0 / sqrt(ss);
-        for (uint32_t i = 0; i < c->dim; i++)
-            nq[i] = (float)(q[i] * inv);
-        q = nq;
-    }
-    flat_view v = {c->search,   c->n_slots,      c->dim,
-                   c->dead,     c->meta,         c->meta_len,
-                   c->cfg.metric, NULL};
-    if (c->has_codes && __atomic_load_n(&c->codes_ready, __ATOMIC_ACQUIRE) >= c->n_slots)
-        v.codes = &c->codes;
-    topk_item *items = vx_arena_alloc(a, (size_t)req->k * 2 * sizeof *items);
-    uint32_t n = c->n_slots ? flat_search(&v, q, req->k, f, items, items + req->k) : 0;
-    out->hits = vx_arena_alloc(a, (size_t)(n ? n : 1) * sizeof *out->hits);
-    for (uint32_t i = 0; i < n; i++) {
-        vx_search_hit *h = &out->hits[i];
-        uint32_t s = items[i].slot;
-        h->id = vx_arena_strdup(a, idmap_id(c->ids, s));
-        h->score = items[i].score;
-        if (req->with_metadata)
-            h->metadata = meta_tree(c, s, a);
-        if (req->with_vector) {
-            h->vector = copy_vec(a, user_row(c, s), c->dim);
-            h->dim = c->dim;
-        }
-    }
-    out->n_hits = n;
-    out->used_index = false;
-    out->took_us = vx_now_us() - t0;
-    return VX_OK;
-}
-
-/* Any finite float32 vector is stored, so with components near FLT_MAX a dot
- * product or a squared l2 distance overflows the float32 kernels (±inf, or
- * NaN for a dot product whose terms overflow both ways), and neither the wire
- * nor JSON can carry that. Such hits (rare: only for such vectors) are
- * re-scored in double precision from the stored vector, saturated at
- * ±FLT_MAX when the true score is beyond float32 (an l2 distance of 1e20 is
- * exact again), and the hits re-sorted. Cosine cannot overflow (unit
- * vectors). Known limit: the exact scan ranks a NaN candidate last (it is
- * kept only while the top-k has room), and the graph drops one. */
-static void rescore_overflowed_hits(const collection *c, const float *q, vx_search_rep *out)
-{
-    bool any = false;
-    for (uint32_t i = 0; i < out->n_hits && !any; i++)
-        any = !isfinite(out->hits[i].score);
-    if (!any)
-        return;
-    if (out->n_hits > VX_MAX_K) /* k is checked before the search */
-        return;
-    /* the exact scores in double: the order among saturated ones is theirs */
-    double exact[VX_MAX_K];
-    for (uint32_t i = 0; i < out->n_hits; i++) {
-        vx_search_hit *h = &out->hits[i];
-        uint32_t slot;
-        exact[i] = h->score;
-        if (isfinite(h->score) || !idmap_get(c->ids, h->id, strlen(h->id), &slot))
-            continue;
-        const float *x = user_row(c, slot);
-        double acc = 0;
-        for (uint32_t d = 0; d < c->dim; d++)
-            acc += c->cfg.metric == VX_METRIC_L2 ? ((double)q[d] - x[d]) * ((double)q[d] - x[d])
-                                                 : (double)q[d] * x[d];
-        if (c->cfg.metric == VX_METRIC_L2)
-            acc = sqrt(acc);
-        exact[i] = acc;
-        h->score = fabs(acc) > FLT_MAX ? copysignf(FLT_MAX, (float)acc) : (float)acc;
-    }
-    /* best first by the exact score: descending, ascending for l2 (insertion
-     * sort, stable, so equal scores keep the scan's slot order; n ≤ VX_MAX_K) */
-    bool asc = c->cfg.metric == VX_METRIC_L2;
-    for (uint32_t i = 1; i < out->n_hits; i++) {
-        vx_search_hit h = out->hits[i];
-        double e = exact[i];
-        uint32_t j = i;
-        while (j > 0 && (asc ? exact[j - 1] > e : exact[j - 1] < e)) {
-            out->hits[j] = out->hits[j - 1];
-            exact[j] = exact[j - 1];
-            j--;
-        }
-        out->hits[j] = h;
-        exact[j] = e;
-    }
-}
-
-int coll_search(const collection *c, const vx_search_req *req, vx_arena *a, vx_search_rep *out,
-                char *err, size_t err_len)
-{
-    int rc = c->ann /* picks the graph or the exact scan (coll_index.h) */
-                 ? coll_index_search(c->ann, c, req, a, out, err, err_len)
-                 : coll_search_exact(c, req, a, out, err, err_len);
-    if (rc == VX_OK && c->cfg.metric != VX_METRIC_COSINE)
-        rescore_overflowed_hits(c, req->vector, out);
-    return rc;
 }
 
 /* ---- slot access ---- */
@@ -781,7 +658,7 @@ const char *coll_slot_id(const collection *c, uint32_t slot)
 
 const float *coll_slot_vector(const collection *c, uint32_t slot)
 {
-    return slot < c->n_slots ? user_row(c, slot) : NULL;
+    return slot < c->n_slots ? coll_user_row(c, slot) : NULL;
 }
 
 const float *coll_slot_search_vector(const collection *c, uint32_t slot)

@@ -1,7 +1,8 @@
 /*
  * collection_int.h — the inside of a collection, shared by the files that
- * implement it: collection.c (configuration, writes, reads, search) and
- * coll_restore.c (loading from a snapshot). Nothing else includes this;
+ * implement it: collection.c (configuration, writes, reads), coll_search.c
+ * (exact and graph search) and coll_restore.c (loading from a snapshot).
+ * Nothing else includes this;
  * everyone else uses collection.h. Invariants: see collection.c.
  */
 #ifndef COLLECTION_INT_H
@@ -65,5 +66,17 @@ int coll_reserve(collection *c, uint64_t need);
 void coll_write_vector(collection *c, uint32_t slot, const float *v);
 /* Replaces snapshot-mapped slabs by malloc'd copies of cap rows. */
 int coll_unmap_slabs(collection *c);
+
+/* Read helpers shared with coll_search.c (defined in collection.c). */
+/* Checks one vector against the collection (dimension, finite values, and
+ * for cosine a non-zero norm); `what` names it in the message. */
+int coll_check_vector(const collection *c, const float *v, uint32_t dim, const char *what,
+                      char *err, size_t err_len);
+/* Row slot as the user sent it (raw for cosine, else the search row). */
+const float *coll_user_row(const collection *c, uint32_t slot);
+/* A copy of v in a. */
+float *coll_copy_vec(vx_arena *a, const float *v, uint32_t dim);
+/* Slot's metadata unpacked into a (NULL when none). */
+const vx_value *coll_meta_tree(const collection *c, uint32_t slot, vx_arena *a);
 
 #endif
