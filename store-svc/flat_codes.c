@@ -45,17 +45,21 @@ void flat_codes_write(flat_codes *fc, uint32_t slot, const float *x)
     uint8_t *code = fc->codes + (size_t)slot * dim;
     flat_code_row *r = &fc->rows[slot];
     sq8_encode(x, dim, code, &r->lo, &r->scale);
-    /* In double: each term is exact to 2^-53 relative and no square of a
-     * float overflows, so both sums carry a relative error of at most
-     * ~dim·2^-53, far below the one-ulp rounding up applied to the roots. */
+    /* In double. x[i]² and scale·code[i] are exact (float × float and
+     * float × 8-bit integer fit 53 bits); lo + scale·code[i] and the
+     * difference are rounded once each, so each computed d is within
+     * 2^-52·(|lo| + 255·scale + |d|) of the true one: ‖x − x̂‖ is within
+     * √dim·2^-52·(|lo| + 255·scale) of ‖d‖ (plus a relative 2^-52), and the
+     * sums add a relative error of at most dim·2^-53 (no term overflows). */
     double e2 = 0, x2 = 0;
     for (size_t i = 0; i < dim; i++) {
         double d = (double)x[i] - ((double)r->lo + (double)r->scale * (double)code[i]);
         e2 += d * d;
         x2 += (double)x[i] * (double)x[i];
     }
-    double slack = 1.0 + 4.0 * (double)dim * 0x1p-53;
-    r->err = round_up(sqrt(e2) * slack);
+    double slack = 1.0 + 4.0 * ((double)dim + 2) * 0x1p-53;
+    double d_abs = sqrt((double)dim) * 0x1p-51 * (fabs((double)r->lo) + 255.0 * (double)r->scale);
+    r->err = round_up(sqrt(e2) * slack + d_abs);
     r->norm = round_up(sqrt(x2) * slack);
     if (!isfinite(r->err) || !isfinite(r->norm) || !isfinite(r->scale))
         r->err = INFINITY;
