@@ -168,7 +168,7 @@ int coll_restore_slot(collection *c, uint32_t slot, const char *id, size_t idlen
 
 int coll_restore_end(collection *c, const void *ann, size_t ann_len)
 {
-    /* The 8-bit codes (flat collections) are derived from the search rows
+    /* The 8-bit codes of the exact scan are derived from the search rows
      * and never saved: rows copied without coll_write_vector are encoded
      * later, in the background (coll_codes_catch_up). */
 
