@@ -101,7 +101,7 @@ int coll_search_exact(const collection *c, const vx_search_req *req, vx_arena *a
 
 /* ---- Slot access for persistence and the index (readers) ---- */
 uint32_t coll_n_slots(const collection *c);     /* slots in use, live or dead */
-/* Encodes up to max_rows of the rows whose 8-bit codes (flat collections,
+/* Encodes up to max_rows of the rows whose 8-bit codes (the exact scan,
  * flat.h) a restore left unencoded, and returns how many still lack them
  * (0: exact searches use the bounded scan again; max_rows 0 only counts
  * them). Call under the read lock,

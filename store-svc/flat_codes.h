@@ -1,5 +1,5 @@
 /*
- * flat_codes.h — the 8-bit copy of a flat collection's search slab that
+ * flat_codes.h — the 8-bit copy of a collection's search slab that
  * lets an exact search read a quarter of the bytes (flat.h, "bounded scan").
  *
  * Each search row x (normalised for cosine) is kept a second time as 8-bit
