@@ -502,19 +502,14 @@ static int exact(uint64_t *counter, const collection *c, const vx_search_req *re
     return coll_search_exact(c, req, a, out, err, err_len);
 }
 
-/* The query as searched: normalised for cosine exactly as coll_search_exact
- * normalises it. */
+/* The query as searched: normalised for cosine as every cosine path does
+ * (dist_normalise). */
 static const float *query_row(const coll_index *ix, const vx_search_req *req, vx_arena *a)
 {
     if (ix->metric != VX_METRIC_COSINE)
         return req->vector;
     float *nq = vx_arena_alloc(a, (size_t)ix->dim * sizeof *nq);
-    double ss = 0;
-    for (uint32_t i = 0; i < ix->dim; i++)
-        ss += (double)req->vector[i] * req->vector[i];
-    double inv = 1.0 / sqrt(ss);
-    for (uint32_t i = 0; i < ix->dim; i++)
-        nq[i] = (float)(req->vector[i] * inv);
+    dist_normalise(req->vector, ix->dim, nq);
     return nq;
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "coll_index.h"
+#include "distance.h"
 #include "filter.h"
 #include "flat.h"
 #include "idmap.h"
@@ -41,12 +42,7 @@ int coll_search_exact(const collection *c, const vx_search_req *req, vx_arena *a
     const float *q = req->vector;
     if (c->cfg.metric == VX_METRIC_COSINE) {
         float *nq = vx_arena_alloc(a, (size_t)c->dim * sizeof *nq);
-        double ss = 0;
-        for (uint32_t i = 0; i < c->dim; i++)
-            ss += (double)q[i] * q[i];
-        double inv = 1.0 / sqrt(ss);
-        for (uint32_t i = 0; i < c->dim; i++)
-            nq[i] = (float)(q[i] * inv);
+        dist_normalise(q, c->dim, nq);
         q = nq;
     }
     flat_view v = {c->search,   c->n_slots,      c->dim,

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "distance.h"
 #include "filter.h"
 #include "flat.h"
 #include "coll_index.h"
@@ -321,12 +322,7 @@ void coll_write_vector(collection *c, uint32_t slot, const float *v)
     float *row = c->search + (size_t)slot * c->dim;
     if (c->cfg.metric == VX_METRIC_COSINE) {
         memcpy(c->raw + (size_t)slot * c->dim, v, (size_t)c->dim * sizeof(float));
-        double ss = 0;
-        for (uint32_t i = 0; i < c->dim; i++)
-            ss += (double)v[i] * v[i];
-        double inv = 1.0 / sqrt(ss);
-        for (uint32_t i = 0; i < c->dim; i++)
-            row[i] = (float)(v[i] * inv);
+        dist_normalise(v, c->dim, row);
     } else {
         memcpy(row, v, (size_t)c->dim * sizeof(float));
     }

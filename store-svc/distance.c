@@ -386,3 +386,13 @@ float dist_norm(const float *v, size_t dim)
 {
     return sqrtf(dist_dot(v, v, dim));
 }
+
+void dist_normalise(const float *v, size_t dim, float *out)
+{
+    double ss = 0;
+    for (size_t i = 0; i < dim; i++)
+        ss += (double)v[i] * v[i];
+    double inv = 1.0 / sqrt(ss);
+    for (size_t i = 0; i < dim; i++)
+        out[i] = (float)(v[i] * inv);
+}

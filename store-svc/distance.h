@@ -39,4 +39,9 @@ int dist_force_impl(const char *name);
 /* L2 norm of v. */
 float dist_norm(const float *v, size_t dim);
 
+/* out = v / ‖v‖ (‖v‖ > 0), the norm in double: the one normalisation of
+ * cosine rows and queries, so a stored vector searched for itself scores
+ * exactly as its row. out may be v. */
+void dist_normalise(const float *v, size_t dim, float *out);
+
 #endif
