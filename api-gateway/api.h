@@ -138,6 +138,7 @@ void h_batch_embed(api_ctx *c);
 void h_models(api_ctx *c);
 void h_health(api_ctx *c);
 void h_metrics(api_ctx *c);
+void h_dashboard(api_ctx *c); /* dashboard.c */
 void h_benchmark(api_ctx *c);
 /* POST /benchmark/models (handlers_models_bench.c). */
 void h_models_bench(api_ctx *c);

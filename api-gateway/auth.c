@@ -494,6 +494,10 @@ static const struct {
     auth_role role;
 } policy[] = {
     {"GET", "/health", AUTH_ROLE_NONE},
+    /* the dashboard's static files hold no data (dashboard.h) */
+    {"GET", "/dashboard", AUTH_ROLE_NONE},
+    {"GET", "/dashboard/app.js", AUTH_ROLE_NONE},
+    {"GET", "/dashboard/style.css", AUTH_ROLE_NONE},
     {"GET", "/", AUTH_ROLE_READ},
     {"GET", "/metrics", AUTH_ROLE_READ},
     {"GET", "/collections", AUTH_ROLE_READ},

@@ -344,6 +344,10 @@ TEST(auth_route_policy)
     } want[] = {
         {"GET", "/health", AUTH_ROLE_NONE},
         {"HEAD", "/health", AUTH_ROLE_NONE},
+        {"GET", "/dashboard", AUTH_ROLE_NONE},
+        {"GET", "/dashboard/app.js", AUTH_ROLE_NONE},
+        {"GET", "/dashboard/style.css", AUTH_ROLE_NONE},
+        {"POST", "/dashboard", AUTH_ROLE_ADMIN},
         {"GET", "/", AUTH_ROLE_READ},
         {"GET", "/metrics", AUTH_ROLE_READ},
         {"GET", "/collections", AUTH_ROLE_READ},

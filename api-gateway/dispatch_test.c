@@ -40,6 +40,8 @@ TEST(dispatch_every_spec_route_matches)
         {"POST", "/search/text", h_search_text},
         {"GET", "/models", h_models},
         {"GET", "/health", h_health},
+        {"GET", "/dashboard", h_dashboard},
+        {"GET", "/dashboard/app.js", h_dashboard},
         {"POST", "/benchmark", h_benchmark},
         {"POST", "/benchmark/models", h_models_bench},
     };
@@ -108,15 +110,15 @@ TEST(dispatch_content_type)
     ASSERT(!api_is_json_type("application/json garbage"));
 }
 
-/* Every route has an explicit role (auth.c's policy): none for /health,
- * admin only for /benchmark and /benchmark/models; anything else would mean a route was added
+/* Every route has an explicit role (auth.c's policy): none for /health and
+ * the dashboard's static files, admin only for /benchmark and /benchmark/models; anything else would mean a route was added
  * without a policy entry (auth_required_role fails closed to admin). */
 TEST(dispatch_every_route_has_a_role)
 {
     for (size_t i = 0; i < api_n_routes; i++) {
         const route *r = &api_routes[i];
         auth_role need = auth_required_role(r->method, r->pattern);
-        if (strcmp(r->pattern, "/health") == 0)
+        if (strcmp(r->pattern, "/health") == 0 || r->fn == h_dashboard)
             ASSERT_EQ_INT(need, AUTH_ROLE_NONE);
         else if (strcmp(r->pattern, "/benchmark") == 0 || strcmp(r->pattern, "/benchmark/models") == 0)
             ASSERT_EQ_INT(need, AUTH_ROLE_ADMIN);

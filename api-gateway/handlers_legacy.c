@@ -21,7 +21,7 @@ void h_root(api_ctx *c)
 {
     api_send_text(c, 200,
                   "Vectron vector database (C) " API_VERSION
-                  " - see GET /health, /collections, /models\n");
+                  " - dashboard at /dashboard; API: GET /health, /collections, /models\n");
 }
 
 /* {"success": true, "message": msg, "count": count} */

@@ -48,7 +48,7 @@ else
 fi
 "$BIN/vectron-api" --store-url "$api_store" --embed-url "$api_embed" & pids+=($!)
 
-echo "run-local: Vectron on http://127.0.0.1:$VECTRON_PORT (data in $VECTRON_DATA_DIR); Ctrl-C stops" >&2
+echo "run-local: Vectron on http://127.0.0.1:$VECTRON_PORT (dashboard: http://127.0.0.1:$VECTRON_PORT/dashboard; data in $VECTRON_DATA_DIR); Ctrl-C stops" >&2
 # Wait until any service exits, then stop the rest.
 wait -n
 echo "run-local: a service exited; stopping the others" >&2

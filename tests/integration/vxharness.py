@@ -230,13 +230,14 @@ def service_env():
 
 
 class Proc:
-    def __init__(self, name, argv, log_path):
+    def __init__(self, name, argv, log_path, extra_env=None):
         self.name, self.argv, self.log_path = name, argv, log_path
         self.log = open(log_path, "ab")
         self.log.write(("=== start %s: %s\n" % (time.strftime("%H:%M:%S"), " ".join(argv))).encode())
         self.log.flush()
         self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, cwd=REPO_ROOT, env=service_env())
+                                  stdin=subprocess.DEVNULL, cwd=REPO_ROOT,
+                                  env=dict(service_env(), **(extra_env or {})))
 
     def alive(self):
         return self.p.poll() is None
@@ -272,7 +273,7 @@ class Services:
     Attributes: tmp, data_dir, store_url, embed_url, events_url, port, http (Client),
     store, api, embed (Proc or None)."""
 
-    def __init__(self, embed="auto", store=True, extra_api_args=(), extra_store_args=()):
+    def __init__(self, embed="auto", store=True, extra_api_args=(), extra_store_args=(), api_env=None):
         self.tmp = tempfile.mkdtemp(prefix="vxe2e.")
         self.data_dir = os.path.join(self.tmp, "data")
         os.makedirs(self.data_dir)
@@ -283,6 +284,7 @@ class Services:
         self.want_store = store
         self.extra_api_args = list(extra_api_args)
         self.extra_store_args = list(extra_store_args)
+        self.api_env = dict(api_env or {})  # e.g. VECTRON_API_KEYS (service_env strips *KEY*)
         self.store = self.api = self.embed = None
         self.port = None
         self.http = None
@@ -362,7 +364,7 @@ class Services:
             self.port = free_port()
             argv = [API_BIN, "--store-url", self.store_url, "--embed-url", self.embed_url,
                     "--port", str(self.port), "--bind", "127.0.0.1"] + self.extra_api_args
-            self.api = Proc("api", argv, self.log_path("api"))
+            self.api = Proc("api", argv, self.log_path("api"), self.api_env)
             self.http = Client(self.port)
             deadline = time.time() + START_TIMEOUT_S
             while time.time() < deadline:

@@ -1,0 +1,394 @@
+/*
+ * app.js — the Vectron dashboard (api-gateway/dashboard.h).
+ *
+ * Two halves. `vx` holds what has no DOM in it: the REST client, request
+ * building and checking, the /metrics parser, formatting. startUi(doc, win)
+ * wires it to index.html. Node loads both for tests
+ * (tests/integration/dashboard_check.js): the helpers, and the page driven
+ * through a stand-in DOM, against the real gateway.
+ *
+ * Invariants:
+ *  - server data (ids, metadata, messages) reaches the page only through
+ *    textContent, never as HTML: a stored value cannot run as code (the
+ *    page's Content-Security-Policy forbids inline script as a second wall);
+ *  - every URL is relative to the page, so the dashboard works behind a
+ *    reverse proxy that mounts the gateway under a prefix;
+ *  - the API key stays in this tab's sessionStorage and goes only into the
+ *    Authorization header of the gateway's own routes.
+ */
+'use strict';
+
+const vx = (function () {
+  /* Same limits as the gateway (proto/vx_proto.h); checked here only to
+   * answer before a round trip — the gateway checks them again. */
+  const MAX_K = 1000;
+  const POINTS_PAGE = 20;
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  /* A REST client on top of fetchFn (window.fetch, or Node's). base ends
+   * with '/'; getKey() returns the API key or ''. Every method resolves to
+   * the parsed JSON answer or rejects with an ApiError carrying the
+   * gateway's {"error": {code, message}}. */
+  function makeApi(fetchFn, base, getKey) {
+    async function call(method, path, body) {
+      const headers = {};
+      const key = getKey();
+      if (key) headers['Authorization'] = 'Bearer ' + key;
+      const init = { method, headers };
+      if (body !== undefined) {
+        headers['Content-Type'] = 'application/json';
+        init.body = JSON.stringify(body);
+      }
+      let res;
+      try {
+        res = await fetchFn(base + path, init);
+      } catch (e) {
+        throw new ApiError(0, 'unreachable', 'the gateway did not answer: ' + e.message);
+      }
+      const text = await res.text();
+      let json = null;
+      try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
+      if (!res.ok) {
+        const err = json && json.error ? json.error : {};
+        throw new ApiError(res.status, err.code || 'http_' + res.status,
+                           err.message || text.slice(0, 200) || res.statusText);
+      }
+      return json !== null ? json : text;
+    }
+    const c = (name) => 'collections/' + encodeURIComponent(name);
+    return {
+      health: () => call('GET', 'health'),
+      models: () => call('GET', 'models'),
+      metrics: () => call('GET', 'metrics'),
+      collections: () => call('GET', 'collections'),
+      info: (name) => call('GET', c(name)),
+      create: (name, settings) => call('PUT', c(name), settings),
+      drop: (name) => call('DELETE', c(name)),
+      points: (name, cursor) =>
+        call('GET', c(name) + '/points?limit=' + POINTS_PAGE +
+             (cursor ? '&cursor=' + encodeURIComponent(cursor) : '')),
+      point: (name, id) => call('GET', c(name) + '/points/' + encodeURIComponent(id)),
+      search: (name, body) => call('POST', c(name) + '/search', body),
+    };
+  }
+
+  /* The create-collection body from the form's strings; throws an Error
+   * naming the field. */
+  function buildCreateBody(f) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(f.name))
+      throw new Error('name: 1 to 64 letters, digits, "_" or "-"');
+    const dimension = Number(f.dimension);
+    if (!Number.isInteger(dimension) || dimension < 1)
+      throw new Error('dimension: a whole number of at least 1');
+    const body = { dimension, metric: f.metric, index: { type: f.index } };
+    if (f.model) body.model = f.model;
+    return body;
+  }
+
+  /* The search body from the form's strings; throws an Error naming the
+   * field. mode is 'text' or 'vector'. */
+  function buildSearchBody(f) {
+    const body = {};
+    if (f.mode === 'text') {
+      if (!f.query.trim()) throw new Error('text: type something to search for');
+      body.text = f.query;
+    } else {
+      let v;
+      try { v = JSON.parse(f.query); } catch (e) { throw new Error('vector: not JSON (' + e.message + ')'); }
+      if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'number'))
+        throw new Error('vector: a JSON array of numbers, e.g. [0.1, 0.2]');
+      body.vector = v;
+    }
+    const k = Number(f.k);
+    if (!Number.isInteger(k) || k < 1 || k > MAX_K)
+      throw new Error('k: a whole number from 1 to ' + MAX_K);
+    body.k = k;
+    if (f.filter && f.filter.trim()) {
+      let filter;
+      try { filter = JSON.parse(f.filter); } catch (e) { throw new Error('filter: not JSON (' + e.message + ')'); }
+      if (filter === null || typeof filter !== 'object' || Array.isArray(filter))
+        throw new Error('filter: a JSON object, e.g. {"lang": "en"}');
+      body.filter = filter;
+    }
+    if (f.exact) body.exact = true;
+    return body;
+  }
+
+  /* Prometheus text format → [{name, labels, value}]; comments skipped. */
+  function parseMetrics(text) {
+    const out = [];
+    const line = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
+    const label = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+    for (const l of text.split('\n')) {
+      if (!l || l[0] === '#') continue;
+      const m = line.exec(l);
+      if (!m) continue;
+      const labels = {};
+      for (const lm of (m[2] || '').matchAll(label))
+        labels[lm[1]] = lm[2].replace(/\\(.)/g, (_, ch) => (ch === 'n' ? '\n' : ch));
+      const v = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
+      if (Number.isNaN(v) && m[3] !== 'NaN') continue; /* not a sample line */
+      out.push({ name: m[1], labels, value: v });
+    }
+    return out;
+  }
+
+  /* The traffic table: [label, value-as-text] rows from parseMetrics. */
+  function trafficRows(samples) {
+    let total = 0, client = 0, server = 0;
+    const gauges = {};
+    for (const s of samples) {
+      if (s.name === 'vectron_http_requests_total') {
+        total += s.value;
+        if (/^4/.test(s.labels.code || '')) client += s.value;
+        if (/^5/.test(s.labels.code || '')) server += s.value;
+      } else if (!Object.keys(s.labels).length) {
+        gauges[s.name] = s.value;
+      }
+    }
+    const rows = [
+      ['HTTP requests', String(total)],
+      ['answered 4xx', String(client)],
+      ['answered 5xx', String(server)],
+    ];
+    if ('vectron_store_points' in gauges) rows.push(['points stored', String(gauges.vectron_store_points)]);
+    if ('vectron_store_memory_bytes' in gauges)
+      rows.push(['store memory', formatBytes(gauges.vectron_store_memory_bytes)]);
+    if ('vectron_embed_cache_hits_total' in gauges)
+      rows.push(['embedding cache hits', String(gauges.vectron_embed_cache_hits_total)]);
+    return rows;
+  }
+
+  function formatBytes(n) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let i = 0;
+    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+    return (i === 0 ? String(n) : n.toFixed(n < 10 ? 2 : 1)) + ' ' + units[i];
+  }
+
+  /* "[0.1, -0.2, …] (512 numbers)": the first `head` components. */
+  function vectorPreview(v, head = 8) {
+    if (!Array.isArray(v)) return String(v);
+    const shown = v.slice(0, head).map((x) => String(x)).join(', ');
+    return '[' + shown + (v.length > head ? ', …' : '') + '] (' + v.length + ' numbers)';
+  }
+
+  return { ApiError, makeApi, buildCreateBody, buildSearchBody, parseMetrics, trafficRows,
+           formatBytes, vectorPreview, MAX_K, POINTS_PAGE };
+})();
+
+/* Node (tests): the helpers, and startUi to drive with a stand-in DOM. */
+if (typeof module !== 'undefined') module.exports = Object.assign({ startUi }, vx);
+
+/* ---- the page ------------------------------------------------------------ */
+
+function startUi(doc, win) {
+  const $ = (id) => doc.getElementById(id);
+  const KEY_SLOT = 'vectron.apiKey';
+  const base = new URL('.', win.location.href).href;
+  const api = vx.makeApi(win.fetch.bind(win), base, () => win.sessionStorage.getItem(KEY_SLOT) || '');
+  let current = null; /* the collection shown: its info */
+  let nextCursor = null;
+
+  function showError(e) {
+    const box = $('error');
+    if (!e) { box.hidden = true; box.textContent = ''; return; }
+    const hint = e.status === 401 || e.status === 403 ? ' — enter an API key above' : '';
+    box.textContent = (e.code ? e.code + ': ' : '') + e.message + hint;
+    box.hidden = false;
+  }
+  async function guarded(fn) {
+    try { await fn(); showError(null); } catch (e) { showError(e); }
+  }
+  function cell(tr, text, cls) {
+    const td = doc.createElement('td');
+    td.textContent = text;
+    if (cls) td.className = cls;
+    tr.appendChild(td);
+    return td;
+  }
+  function fill(tbody, rows, build) {
+    tbody.replaceChildren();
+    for (const r of rows) {
+      const tr = doc.createElement('tr');
+      build(tr, r);
+      tbody.appendChild(tr);
+    }
+  }
+  const json = (v) => (v === undefined ? '' : JSON.stringify(v));
+
+  async function loadHealth() {
+    const h = await api.health();
+    $('version').textContent = 'v' + h.version;
+    const badges = $('health');
+    badges.replaceChildren();
+    for (const [svc, state] of Object.entries(h.services || {})) {
+      const b = doc.createElement('span');
+      b.className = 'badge ' + (state === 'ok' ? 'ok' : 'bad');
+      b.textContent = svc + ': ' + state;
+      badges.appendChild(b);
+    }
+  }
+
+  async function loadCollections() {
+    const { collections } = await api.collections();
+    collections.sort((a, b) => a.name.localeCompare(b.name));
+    $('no-collections').hidden = collections.length > 0;
+    fill($('collections').tBodies[0], collections, (tr, c) => {
+      const name = cell(tr, c.name, 'link');
+      name.tabIndex = 0;
+      name.addEventListener('click', () => guarded(() => openCollection(c.name)));
+      cell(tr, String(c.count), 'num');
+      cell(tr, String(c.dimension), 'num');
+      cell(tr, c.metric);
+      cell(tr, c.index ? c.index.type : '');
+      cell(tr, vx.formatBytes(c.memory_bytes), 'num');
+    });
+    if (current && !collections.some((c) => c.name === current.name)) {
+      current = null;
+      $('detail').hidden = true;
+    }
+  }
+
+  async function loadModels() {
+    let m;
+    try {
+      m = await api.models();
+    } catch (e) {
+      fill($('models').tBodies[0], [e], (tr) => cell(tr, 'not available: ' + e.message, 'muted'));
+      throw e;
+    }
+    const ids = Object.keys(m.models).sort();
+    fill($('models').tBodies[0], ids, (tr, id) => {
+      const info = m.models[id];
+      cell(tr, id + (id === m.default ? ' (default)' : ''));
+      cell(tr, info.provider);
+      cell(tr, String(info.dimensions), 'num');
+      cell(tr, info.available ? 'yes' : 'no: ' + (info.reason || ''));
+    });
+    const sel = $('c-model');
+    sel.replaceChildren(sel.options[0]);
+    for (const id of ids.filter((i) => m.models[i].available)) {
+      const o = doc.createElement('option');
+      o.value = id;
+      o.textContent = id + ' (' + m.models[id].dimensions + ')';
+      sel.appendChild(o);
+    }
+  }
+
+  async function loadTraffic() {
+    const rows = vx.trafficRows(vx.parseMetrics(await api.metrics()));
+    fill($('traffic').tBodies[0], rows, (tr, r) => { cell(tr, r[0]); cell(tr, r[1], 'num'); });
+  }
+
+  async function openCollection(name) {
+    current = await api.info(name);
+    $('detail').hidden = false;
+    $('d-name').textContent = current.name;
+    const rows = [
+      ['dimension', String(current.dimension)], ['metric', current.metric],
+      ['index', json(current.index)], ['model', current.model || '(none)'],
+      ['points', String(current.count)], ['memory', vx.formatBytes(current.memory_bytes)],
+    ];
+    fill($('d-info').tBodies[0], rows, (tr, r) => {
+      const th = doc.createElement('th');
+      th.textContent = r[0];
+      tr.appendChild(th);
+      cell(tr, r[1]);
+    });
+    $('s-mode').value = current.model ? 'text' : 'vector';
+    $('results').tBodies[0].replaceChildren();
+    $('s-took').textContent = '';
+    $('point').hidden = true;
+    await loadPoints(null);
+  }
+
+  async function loadPoints(cursor) {
+    const page = await api.points(current.name, cursor);
+    nextCursor = page.next_cursor || null;
+    $('p-next').disabled = !nextCursor;
+    fill($('points').tBodies[0], page.points, (tr, p) => {
+      const id = cell(tr, p.id, 'link');
+      id.tabIndex = 0;
+      id.addEventListener('click', () => guarded(() => showPoint(p.id)));
+      cell(tr, json(p.metadata), 'meta');
+    });
+  }
+
+  async function showPoint(id) {
+    const p = await api.point(current.name, id);
+    $('point').hidden = false;
+    $('pt-id').textContent = p.id;
+    $('pt-vector').textContent = vx.vectorPreview(p.vector);
+    $('pt-meta').textContent = JSON.stringify(p.metadata, null, 2);
+  }
+
+  async function search() {
+    const body = vx.buildSearchBody({
+      mode: $('s-mode').value, query: $('s-query').value, k: $('s-k').value,
+      filter: $('s-filter').value, exact: $('s-exact').checked,
+    });
+    const r = await api.search(current.name, body);
+    $('s-took').textContent = r.results.length + ' results in ' + r.took_ms + ' ms' +
+      (r.used_index === undefined ? '' : r.used_index ? ' (HNSW index)' : ' (exact scan)');
+    fill($('results').tBodies[0], r.results.map((x, i) => [i + 1, x]), (tr, [rank, x]) => {
+      cell(tr, String(rank), 'num');
+      cell(tr, x.id);
+      cell(tr, String(x.score), 'num');
+      cell(tr, json(x.metadata), 'meta');
+    });
+  }
+
+  /* Each part loads on its own: a service that is down (say, the embed
+   * service for the models table) leaves its part empty and its error
+   * shown, not the whole page. */
+  async function refresh() {
+    const results = await Promise.allSettled([loadHealth(), loadCollections(), loadModels(), loadTraffic()]);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  $('key').value = win.sessionStorage.getItem(KEY_SLOT) || '';
+  $('key-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    win.sessionStorage.setItem(KEY_SLOT, $('key').value.trim());
+    guarded(refresh);
+  });
+  $('refresh').addEventListener('click', () => guarded(refresh));
+  $('create-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    guarded(async () => {
+      const name = $('c-name').value.trim();
+      await api.create(name, vx.buildCreateBody({
+        name, dimension: $('c-dim').value, metric: $('c-metric').value,
+        index: $('c-index').value, model: $('c-model').value,
+      }));
+      await loadCollections();
+      await openCollection(name);
+    });
+  });
+  $('d-delete').addEventListener('click', () => guarded(async () => {
+    const name = current.name;
+    if (win.prompt('This deletes every point of "' + name + '". Type its name to confirm:') !== name)
+      return;
+    await api.drop(name);
+    await loadCollections();
+  }));
+  $('search-form').addEventListener('submit', (ev) => { ev.preventDefault(); guarded(search); });
+  $('p-first').addEventListener('click', () => guarded(() => loadPoints(null)));
+  $('p-next').addEventListener('click', () => guarded(() => loadPoints(nextCursor)));
+
+  guarded(refresh);
+  win.setInterval(() => {
+    if (!doc.hidden) loadHealth().then(() => loadTraffic()).catch(showError);
+  }, 5000);
+}
+
+if (typeof document !== 'undefined') document.addEventListener('DOMContentLoaded', () => startUi(document, window));
