@@ -6,6 +6,7 @@
  */
 #include "filter.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -324,6 +325,24 @@ static bool pk_read_scalar(const unsigned char *p, size_t len, pk_scalar *out)
 
 static bool is_num(vx_value_type t) { return t == VX_VAL_INT || t == VX_VAL_DOUBLE; }
 
+/* Exact three-way comparison of an integer with a double that is not NaN.
+ * Converting i to double would round above 2^53 (9007199254740993 would
+ * equal 9007199254740992.0); instead d's integer part, which fits int64
+ * inside [-2^63, 2^63), is compared with i, then d's fraction decides. */
+static int cmp_int_double(int64_t i, double d)
+{
+    if (d >= 9223372036854775808.0) /* 2^63 and +inf: above every int64 */
+        return -1;
+    if (d < -9223372036854775808.0)
+        return 1;
+    double whole = trunc(d);
+    int64_t w = (int64_t)whole;
+    if (i != w)
+        return i < w ? -1 : 1;
+    double frac = d - whole; /* exact */
+    return frac > 0 ? -1 : frac < 0;
+}
+
 /* Three-way comparison of a metadata scalar with an operand; false when
  * the types do not compare. For bool/null only equality (ord 0 / 1). */
 static bool sc_compare(const pk_scalar *a, const vx_value *b, int *ord)
@@ -333,11 +352,16 @@ static bool sc_compare(const pk_scalar *a, const vx_value *b, int *ord)
             *ord = a->i < b->u.i ? -1 : a->i > b->u.i;
             return true;
         }
-        double x = a->type == VX_VAL_INT ? (double)a->i : a->d;
-        double y = b->type == VX_VAL_INT ? (double)b->u.i : b->u.d;
+        double x = a->type == VX_VAL_INT ? 0 : a->d;
+        double y = b->type == VX_VAL_INT ? 0 : b->u.d;
         if (x != x || y != y)
             return false;
-        *ord = x < y ? -1 : x > y;
+        if (a->type == VX_VAL_INT)
+            *ord = cmp_int_double(a->i, y);
+        else if (b->type == VX_VAL_INT)
+            *ord = -cmp_int_double(b->u.i, x);
+        else
+            *ord = x < y ? -1 : x > y;
         return true;
     }
     if (a->type != b->type)

@@ -4,6 +4,8 @@
  */
 #include "filter.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "store_test_util.h"
@@ -90,6 +92,37 @@ TEST(filter_comparisons)
     /* range: several operators in one object are ANDed */
     ASSERT_EQ_INT(eval(tv_obj(1, "price", tv_obj(2, "$gt", tv_int(5), "$lt", tv_int(20)))), 1);
     ASSERT_EQ_INT(eval(tv_obj(1, "price", tv_obj(2, "$gt", tv_int(5), "$lt", tv_int(10)))), 0);
+}
+
+/* Integers beyond 2^53 against doubles compare exactly, both ways round
+ * (a double conversion of the integer would make 2^53 + 1 equal 2^53). */
+TEST(filter_big_integers_against_doubles)
+{
+    const double two53 = 9007199254740992.0, two63 = 9223372036854775808.0;
+    tu_reset();
+    set_meta(tv_obj(3, "y", tv_int(9007199254740993LL), "max", tv_int(INT64_MAX), "min", tv_int(INT64_MIN)));
+    ASSERT_EQ_INT(eval(tv_obj(1, "y", tv_dbl(two53))), 0);
+    ASSERT_EQ_INT(eval(OP1("y", "$gt", tv_dbl(two53))), 1);
+    ASSERT_EQ_INT(eval(OP1("y", "$lt", tv_dbl(two53 + 2))), 1);
+    ASSERT_EQ_INT(eval(OP1("y", "$in", tv_arr(2, tv_dbl(two53), tv_dbl(two53 + 2)))), 0);
+    ASSERT_EQ_INT(eval(OP1("max", "$lt", tv_dbl(two63))), 1); /* (double)INT64_MAX == 2^63 */
+    ASSERT_EQ_INT(eval(tv_obj(1, "max", tv_dbl(two63))), 0);
+    ASSERT_EQ_INT(eval(tv_obj(1, "min", tv_dbl(-two63))), 1); /* -2^63 is exact */
+    ASSERT_EQ_INT(eval(OP1("min", "$lt", tv_dbl(-two63 + 2048))), 1);
+    ASSERT_EQ_INT(eval(OP1("max", "$lt", tv_dbl(INFINITY))), 1);
+    ASSERT_EQ_INT(eval(OP1("min", "$gt", tv_dbl(-INFINITY))), 1);
+    /* fractions: 3 vs 2.5 / 3.5 / -2.5 */
+    set_meta(tv_obj(2, "p", tv_int(3), "n", tv_int(-3)));
+    ASSERT_EQ_INT(eval(OP1("p", "$gt", tv_dbl(2.5))), 1);
+    ASSERT_EQ_INT(eval(OP1("p", "$lt", tv_dbl(3.5))), 1);
+    ASSERT_EQ_INT(eval(OP1("n", "$lt", tv_dbl(-2.5))), 1);
+    ASSERT_EQ_INT(eval(OP1("n", "$gt", tv_dbl(-3.5))), 1);
+    ASSERT_EQ_INT(eval(OP1("n", "$gte", tv_dbl(-3.0))), 1);
+    /* the stored side a double, the filter an integer */
+    set_meta(tv_obj(1, "d", tv_dbl(two53)));
+    ASSERT_EQ_INT(eval(tv_obj(1, "d", tv_int(9007199254740993LL))), 0);
+    ASSERT_EQ_INT(eval(OP1("d", "$lt", tv_int(9007199254740993LL))), 1);
+    ASSERT_EQ_INT(eval(tv_obj(1, "d", tv_int(9007199254740992LL))), 1);
 }
 
 TEST(filter_in_nin_and_arrays)

@@ -170,6 +170,40 @@ def test_filters(s):
             check_against("dot", got, want, by_id, q, "filter %r k=%d" % (flt, k))
 
 
+def test_filter_nesting_limit_as_documented(s):
+    """docs/API.md: through REST, 10 levels of $and/$or (with a condition at
+    the bottom) fit the 24-level body limit; 11 are refused with 400."""
+    setup_coll(s, "s_dot", "dot", pts=make_points(1))
+    q = rand_vec(random.Random(5))
+
+    def nested(levels):
+        f = {"n": 7}
+        for _ in range(levels):
+            f = {"$and": [f]}
+        return f
+    got = search(s, "s_dot", {"vector": q, "k": 3, "filter": nested(10)})
+    assert [h["id"] for h in got] == ["p0007"], got
+    expect_error(search(s, "s_dot", {"vector": q, "k": 3, "filter": nested(11)}, status=400), 400,
+                 "invalid_argument", mentions="24 levels")
+
+
+def test_filter_compares_big_integers_exactly(s):
+    """An integer beyond 2^53 is compared with a decimal filter value
+    exactly, not after rounding it to a double (docs/API.md)."""
+    name = "s_bigint"
+    expect(s.http.put("/collections/" + name, {"dimension": 2, "metric": "l2", "index": {"type": "flat"}}), 201)
+    expect(s.http.post("/collections/%s/points" % name, {"points": [
+        {"id": "above", "vector": [1, 2], "metadata": {"y": 9007199254740993}},
+        {"id": "at", "vector": [1, 2], "metadata": {"y": 9007199254740992}}]}), 200)
+    for flt, want in (({"y": 9007199254740992.0}, ["at"]),
+                      ({"y": {"$gt": 9007199254740992.0}}, ["above"]),
+                      ({"y": {"$lte": 9007199254740992.0}}, ["at"]),
+                      ({"y": 9007199254740993}, ["above"])):
+        got = search(s, name, {"vector": [1, 2], "k": 5, "filter": flt})
+        assert sorted(h["id"] for h in got) == want, (flt, got)
+    expect(s.http.delete("/collections/" + name), 200)
+
+
 def test_selective_filter_returns_k(s):
     rng = random.Random(7)
     n = 2000
