@@ -11,8 +11,9 @@
  * line and column), call the handler, and log one access line (method,
  * route pattern, status, duration, request id, client address and key id —
  * never a key, never bodies) and count it in the metrics. OPTIONS is a
- * CORS preflight answered 204 when cors_origin is set. An empty body on a body
- * route is read as {} so optional-only routes (/benchmark) work without one.
+ * CORS preflight answered 204 when cors_origin is set. An empty body without
+ * a Content-Type on a body route is read as {} so optional-only routes
+ * (/benchmark) work without one; a non-JSON Content-Type is 415 either way.
  */
 #include <ctype.h>
 #include <math.h>
@@ -204,14 +205,17 @@ static void run_route(api_ctx *c, const route_match *m)
     c->id = m->id;
     c->id_len = m->id_len;
     if (m->route->flags & ROUTE_BODY) {
-        if (!has_body(c->req)) {
+        /* A declared type must be JSON even on an empty body (a text/plain
+         * POST is a client error, not "{}"); no type is fine without a body. */
+        const char *type = web_header(c->req, "Content-Type");
+        bool body = has_body(c->req);
+        if ((type || body) && !api_is_json_type(type)) {
+            api_send_error(c, VX_ERR_MEDIA_TYPE, "Content-Type: must be application/json (UTF-8)");
+            return;
+        }
+        if (!body) {
             c->body = &empty_object;
         } else {
-            if (!api_is_json_type(web_header(c->req, "Content-Type"))) {
-                api_send_error(c, VX_ERR_MEDIA_TYPE,
-                               "Content-Type: must be application/json (UTF-8)");
-                return;
-            }
             const char *ce = web_header(c->req, "Content-Encoding");
             if (ce && strcasecmp(skip_ows(ce), "identity") != 0) {
                 api_send_error(c, VX_ERR_MEDIA_TYPE,

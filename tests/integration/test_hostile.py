@@ -44,6 +44,11 @@ def test_content_type(s):
                      what="Content-Type %s" % ct)
     expect_error(raw(s, "PUT", "/collections/h_ct", b'{"dimension": 3}', "text/plain"), 415)
     expect_error(s.http.get("/collections/h_ct"), 404, what="415 must not create")
+    # a declared non-JSON type is 415 on an empty body too: nothing runs
+    for path in ("/collections/h_work/search", "/benchmark", "/collections/h_ct2"):
+        r = raw(s, "PUT" if path.endswith("h_ct2") else "POST", path, b"", "text/plain")
+        expect_error(r, 415, "unsupported_media_type", what="empty body, text/plain, %s" % path)
+    expect_error(s.http.get("/collections/h_ct2"), 404, what="415 must not create")
     # a compressed body is not decoded: 415 (RFC 7694), not a JSON parse of gzip bytes
     r = s.http.request("POST", "/collections/h_work/points", body=body, headers={"Content-Encoding": "gzip"})
     expect_error(r, 415, "unsupported_media_type", mentions="Content-Encoding")
