@@ -247,11 +247,10 @@ int rq_vector(const vx_value *v, const char *field, uint32_t expect_dim, vx_aren
                     expect_dim);
     float *f = vx_arena_alloc(a, n * sizeof(float));
     for (uint32_t i = 0; i < n; i++) {
-        double d;
-        if (!vx_value_as_double(&v->u.arr.items[i], &d))
+        float x;
+        if (!vx_value_as_float(&v->u.arr.items[i], &x))
             return fail(VX_ERR_INVALID, err, err_len, "%s[%u]: must be a number", field, i);
-        float x = (float)d;
-        if (!isfinite(d) || !isfinite(x))
+        if (!isfinite(x))
             return fail(VX_ERR_INVALID, err, err_len, "%s[%u]: not a finite float32", field, i);
         f[i] = x;
     }

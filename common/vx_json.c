@@ -263,6 +263,42 @@ static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
                                        1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                        1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+/* Copies number text [s, s+n) NUL-terminated into local (64 bytes) or the
+ * heap; NULL when out of memory. Free with free_text. */
+static char *number_text(const char *s, size_t n, char *local)
+{
+    char *buf = n < 64 ? local : malloc(n + 1);
+    if (buf) {
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+    }
+    return buf;
+}
+
+static void free_text(char *buf, const char *local)
+{
+    if (buf != local)
+        free(buf);
+}
+
+/* Stores a DOUBLE parsed from text [s, s+n). When d is a float32 rounding
+ * midpoint, strtof (one correct rounding of the decimal) tells which side of
+ * it the text lay on (vx_value.h, f32_side). */
+static int set_double(const char *s, size_t n, double d, vx_value *out)
+{
+    out->type = VX_VAL_DOUBLE;
+    out->u.d = d;
+    out->f32_side = 0;
+    if (vx_is_f32_midpoint(d)) {
+        char local[64], *buf = number_text(s, n, local);
+        if (!buf)
+            return VX_ERR_NOMEM;
+        out->f32_side = (double)strtof(buf, NULL) > d ? 1 : -1;
+        free_text(buf, local);
+    }
+    return VX_OK;
+}
+
 static int parse_number(jparse *j, vx_value *out)
 {
     const char *s = j->p, *q = s;
@@ -329,39 +365,31 @@ static int parse_number(jparse *j, vx_value *out)
         out->u.i = neg ? -(int64_t)mant : (int64_t)mant;
         return VX_OK;
     }
+    size_t n = (size_t)(q - s);
     if (digits <= 19 && mant <= (1ull << 53) && dexp >= -22 && dexp <= 22) {
         double d = (double)mant;
         d = dexp < 0 ? d / pow10_exact[-dexp] : d * pow10_exact[dexp];
-        out->type = VX_VAL_DOUBLE;
-        out->u.d = neg ? -d : d;
-        return VX_OK;
+        return set_double(s, n, neg ? -d : d, out);
     }
     /* slow path: strtod on a NUL-terminated copy */
-    size_t n = (size_t)(q - s);
-    char local[64], *buf = n < sizeof(local) ? local : malloc(n + 1);
+    char local[64], *buf = number_text(s, n, local);
     if (!buf)
         return VX_ERR_NOMEM;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
     if (is_int) {
         errno = 0;
         long long v = strtoll(buf, NULL, 10);
         if (errno == 0) {
-            if (buf != local)
-                free(buf);
+            free_text(buf, local);
             out->type = VX_VAL_INT;
             out->u.i = v;
             return VX_OK;
         }
     }
     double d = strtod(buf, NULL);
-    if (buf != local)
-        free(buf);
+    free_text(buf, local);
     if (isinf(d))
         return fail_at(j, s, "number out of range");
-    out->type = VX_VAL_DOUBLE;
-    out->u.d = d;
-    return VX_OK;
+    return set_double(s, n, d, out);
 }
 
 static int key_cmp(const void *x, const void *y)

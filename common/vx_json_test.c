@@ -228,6 +228,88 @@ TEST(json_numbers_bit_exact_with_strtod)
     vx_arena_fini(&a);
 }
 
+/* The exact decimal of m (a double: finite binary fractions have finite
+ * decimals) with digits appended (+1) or borrowed (-1) far beyond its last
+ * digit: a text just above / below m in magnitude that still parses to m. */
+static void decimal_beside(double m, int side, char *out, size_t len)
+{
+    char digits[1200];
+    snprintf(digits, sizeof digits, "%.1100f", fabs(m)); /* exact for |m| >= 2^-150 */
+    size_t n = strlen(digits);
+    while (n > 0 && digits[n - 1] == '0')
+        digits[--n] = '\0';
+    if (side > 0) {
+        snprintf(out, len, "%s%s00000000000000000000000000001", m < 0 ? "-" : "", digits);
+        return;
+    }
+    /* subtract one unit of the last place: borrow through trailing zeros */
+    size_t k = n;
+    while (k-- > 0 && (digits[k] == '.' || digits[k] == '0'))
+        if (digits[k] == '0')
+            digits[k] = '9';
+    digits[k] -= 1; /* |m| > 0: a nonzero digit exists */
+    snprintf(out, len, "%s%s99999999999999999999999999999", m < 0 ? "-" : "", digits);
+}
+
+/* A float32 is the decimal rounded once (what strtof gives), also when the
+ * double nearest the decimal lies exactly halfway between two floats:
+ * (float)double would then round to even whichever side the text was on. */
+TEST(json_numbers_round_to_float32_once)
+{
+    vx_arena a;
+    vx_arena_init(&a, 1 << 16);
+    static char text[1300];
+    char err[256];
+    int bad = 0, midpoints = 0;
+    for (int i = 0; i < 20000 && bad < 5; i++) {
+        uint64_t r = rnd();
+        uint32_t fbits = (uint32_t)r;
+        float lo;
+        memcpy(&lo, &fbits, sizeof lo);
+        if (!isfinite(lo) || lo == 0)
+            continue;
+        float hi = nextafterf(lo, lo > 0 ? INFINITY : -INFINITY);
+        double m = isfinite(hi) ? ((double)lo + (double)hi) / 2 /* exact */
+                                : (double)lo + (lo > 0 ? 0x1p103 : -0x1p103); /* the overflow threshold */
+        if (fabs(m) < 0x1p-150)
+            continue;
+        ASSERT_MSG(vx_is_f32_midpoint(m), "%.17g is a midpoint", m);
+        ASSERT_MSG(!vx_is_f32_midpoint((double)lo), "%.9g is a float", (double)lo);
+        for (int side = -1; side <= 1; side++) {
+            if (side == 0)
+                snprintf(text, sizeof text, "%.1100f", m);
+            else
+                decimal_beside(m, side, text, sizeof text);
+            vx_value v;
+            float got, want = strtof(text, NULL);
+            double d;
+            if (vx_json_parse(text, strlen(text), &a, &v, err, sizeof err) != VX_OK ||
+                !vx_value_as_float(&v, &got) || !vx_value_as_double(&v, &d) || d != strtod(text, NULL) ||
+                memcmp(&got, &want, sizeof got) != 0) {
+                fprintf(stderr, "  side %d of %.17g: got %.9g want %.9g\n", side, m, (double)got,
+                        (double)want);
+                bad++;
+            }
+            midpoints += d == m;
+            vx_arena_reset(&a);
+        }
+    }
+    ASSERT_EQ_INT(bad, 0);
+    ASSERT_MSG(midpoints > 30000, "only %d texts parsed to the midpoint itself", midpoints);
+    /* the same through the fast path (≤ 19 digits) and for integers */
+    vx_value v;
+    float f;
+    ASSERT_EQ_INT(vx_json_parse("1.0000000596046448", 18, &a, &v, err, sizeof err), VX_OK);
+    ASSERT(v.u.d == 1 + 0x1p-24 && vx_value_as_float(&v, &f) && f == 1 + 0x1p-23f);
+    ASSERT_EQ_INT(vx_json_parse("-1.0000000596046447", 19, &a, &v, err, sizeof err), VX_OK);
+    ASSERT(v.u.d == -(1 + 0x1p-24) && vx_value_as_float(&v, &f) && f == -1.0f);
+    ASSERT_EQ_INT(vx_json_parse("1152921573326323713", 19, &a, &v, err, sizeof err), VX_OK); /* 2^60+2^36+1 */
+    ASSERT(v.type == VX_VAL_INT && vx_value_as_float(&v, &f) && f == 0x1p60f + 0x1p37f);
+    ASSERT(!vx_is_f32_midpoint(0.0) && !vx_is_f32_midpoint(NAN) && !vx_is_f32_midpoint(INFINITY));
+    ASSERT(vx_is_f32_midpoint(0x1p-150) && !vx_is_f32_midpoint(0x1p-149));
+    vx_arena_fini(&a);
+}
+
 /* jansson tree → vx_value, to compare the two parsers. */
 static void from_jansson(json_t *j, vx_arena *a, vx_value *out)
 {

@@ -46,6 +46,40 @@ const vx_value *vx_value_get(const vx_value *obj, const char *key)
     return NULL;
 }
 
+bool vx_is_f32_midpoint(double d)
+{
+    double a = fabs(d);
+    if (!(a > 0) || a > 0x1p128)
+        return false; /* 0, NaN, beyond the overflow threshold */
+    if (a < 0x1p-126) { /* float32 subnormals: steps of 2^-149 */
+        double t = a * 0x1p150; /* exact; a midpoint is an odd integer here */
+        return t == trunc(t) && fmod(t, 2.0) == 1.0;
+    }
+    /* normal: 29 more fraction bits than float32; a midpoint has 100…0 there */
+    uint64_t bits;
+    memcpy(&bits, &a, sizeof bits);
+    return (bits & ((UINT64_C(1) << 29) - 1)) == UINT64_C(1) << 28;
+}
+
+bool vx_value_as_float(const vx_value *v, float *out)
+{
+    if (!v)
+        return false;
+    if (v->type == VX_VAL_INT) {
+        *out = (float)v->u.i; /* one rounding, not via double */
+        return true;
+    }
+    if (v->type != VX_VAL_DOUBLE)
+        return false;
+    float f = (float)v->u.d;
+    if (v->f32_side > 0 && (double)f < v->u.d)
+        f = nextafterf(f, INFINITY);
+    else if (v->f32_side < 0 && (double)f > v->u.d)
+        f = nextafterf(f, -INFINITY);
+    *out = f;
+    return true;
+}
+
 bool vx_value_as_double(const vx_value *v, double *out)
 {
     if (!v)

@@ -44,6 +44,11 @@ typedef struct vx_member vx_member;
 
 struct vx_value {
     vx_value_type type;
+    /* DOUBLE parsed from JSON text (vx_json.c) only, else 0: +1 / -1 when u.d
+     * fell exactly on a float32 rounding midpoint that the decimal text lay
+     * above / below, so that (float)u.d would round it the wrong way (a
+     * double rounding); vx_value_as_float uses it. */
+    int8_t f32_side;
     union {
         bool b;
         int64_t i;
@@ -64,6 +69,13 @@ struct vx_member {
 const vx_value *vx_value_get(const vx_value *obj, const char *key);
 /* Numeric view of INT/DOUBLE; returns false for other types. */
 bool vx_value_as_double(const vx_value *v, double *out);
+/* INT/DOUBLE rounded once to float32, as the number the user wrote would
+ * round (a JSON decimal is not rounded to double and then again to float:
+ * see f32_side); ±inf beyond float32. False for other types. */
+bool vx_value_as_float(const vx_value *v, float *out);
+/* Whether d lies exactly halfway between two adjacent float32 values (or
+ * between FLT_MAX and 2^128, the overflow threshold). */
+bool vx_is_f32_midpoint(double d);
 /* Deep equality; INT and DOUBLE compare numerically (1 == 1.0). */
 bool vx_value_equal(const vx_value *a, const vx_value *b);
 

@@ -182,11 +182,10 @@ static int read_vec(const vx_value *v, const char *label, uint32_t idx, uint32_t
         return fail(err, err_len, VX_ERR_UPSTREAM, "%s: embedding %u has %u dimensions, the registry says %u",
                     label, idx, v->u.arr.n, dim);
     for (uint32_t j = 0; j < dim; j++) {
-        double d;
-        if (!vx_value_as_double(&v->u.arr.items[j], &d))
+        float f;
+        if (!vx_value_as_float(&v->u.arr.items[j], &f))
             return fail(err, err_len, VX_ERR_UPSTREAM, "%s: embedding %u component %u is not a number", label, idx,
                         j);
-        float f = (float)d;
         if (!isfinite(f))
             return fail(err, err_len, VX_ERR_UPSTREAM, "%s: embedding %u component %u is not a finite float",
                         label, idx, j);

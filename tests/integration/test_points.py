@@ -61,6 +61,19 @@ def test_vectors_round_trip_bit_exact(s):
             "%s: [0.1, 0.2, 0.3] came back as %r (normalised?)" % (metric, small[:3])
 
 
+def test_decimal_rounds_once_to_float32(s):
+    """A decimal just above (below) a float32 rounding midpoint comes back as
+    the float above (below) it, as strtof would round it: not rounded to the
+    midpoint double first and then to even."""
+    make(s, "pt_round", 4, "l2")
+    body = (b'{"points":[{"id":"r","vector":[1.000000059604644775390625000001,'
+            b'-1.000000059604644775390624999999,1.000000059604644775390625,1.0000000596046448]}]}')
+    expect(s.http.request("POST", "/collections/pt_round/points", body=body), 200)
+    got = expect(get(s, "pt_round", "r"), 200)["vector"]
+    want = [1 + 2 ** -23, -1.0, 1.0, 1 + 2 ** -23]  # above, below (negative), exactly on (to even), above
+    assert len(got) == 4 and all(same_f32(g, w) for g, w in zip(got, want)), "vector %r, want %r" % (got, want)
+
+
 def test_metadata_every_type_round_trips(s):
     make(s, "pt_meta", 2)
     meta = {"s": "str", "empty": "", "n": 42, "neg": -7, "f": 3.5, "big": 9007199254740991,
