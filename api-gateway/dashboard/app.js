@@ -254,6 +254,7 @@ function startUi(doc, win) {
     if (current && !collections.some((c) => c.name === current.name)) {
       current = null;
       $('detail').hidden = true;
+      win.history.replaceState(null, '', '#');
     }
   }
 
@@ -290,6 +291,7 @@ function startUi(doc, win) {
 
   async function openCollection(name) {
     current = await api.info(name);
+    win.history.replaceState(null, '', '#c=' + encodeURIComponent(name)); /* a link to this view */
     $('detail').hidden = false;
     $('d-name').textContent = current.name;
     const rows = [
@@ -385,7 +387,13 @@ function startUi(doc, win) {
   $('p-first').addEventListener('click', () => guarded(() => loadPoints(null)));
   $('p-next').addEventListener('click', () => guarded(() => loadPoints(nextCursor)));
 
-  guarded(refresh);
+  const linked = /^#c=(.+)$/.exec(win.location.hash || '');
+  guarded(async () => {
+    let failed = null; /* a part that did not load (say, models) does not stop the link */
+    await refresh().catch((e) => { failed = e; });
+    if (linked) await openCollection(decodeURIComponent(linked[1]));
+    if (failed) throw failed;
+  });
   win.setInterval(() => {
     if (!doc.hidden) loadHealth().then(() => loadTraffic()).catch(showError);
   }, 5000);

@@ -176,7 +176,8 @@ function standInPage(html) {
   const doc = { hidden: false, getElementById: (id) => els[id] || null, createElement: (tag) => new El(tag) };
   const store = {};
   const win = {
-    location: { href: base + 'dashboard' }, fetch: (...a) => fetch(...a), confirmAnswer: null,
+    location: { href: base + 'dashboard', hash: '' }, fetch: (...a) => fetch(...a), confirmAnswer: null,
+    history: { replaceState(state, title, url) { win.location.hash = url; } },
     sessionStorage: { getItem: (k) => (k in store ? store[k] : null), setItem: (k, v) => { store[k] = String(v); } },
     setInterval: () => 0, prompt() { return win.confirmAnswer; },
   };
@@ -232,6 +233,7 @@ async function checkPage() {
   els.collections.tBodies[0].children.find((tr) => tr.children[0].textContent === name).children[0].fire('click');
   await until('the points page', () => !els.detail.hidden && els.points.rows().length === vx.POINTS_PAGE);
   assert.strictEqual(els['d-name'].textContent, name);
+  assert.strictEqual(win.location.hash, '#c=' + name, 'the view has a link');
   assert.strictEqual(els['s-mode'].value, 'vector', 'no model: the search box takes a vector');
   assert.ok(!els['p-next'].disabled);
   els['p-next'].fire('click');
@@ -264,6 +266,7 @@ async function checkPage() {
   win.confirmAnswer = name;
   els['d-delete'].fire('click');
   await until('the collection gone', () => !row() && els.detail.hidden);
+  assert.strictEqual(win.location.hash, '#');
 
   /* create through the form */
   Object.assign(els['c-name'], { value: name + '_new' });
@@ -276,6 +279,17 @@ async function checkPage() {
   const info = await (await fetch(base + 'collections/' + name + '_new', { headers })).json();
   assert.deepStrictEqual([info.dimension, info.metric, info.index.type], [8, 'l2', 'hnsw']);
   r = await fetch(base + 'collections/' + name + '_new', { method: 'DELETE', headers });
+  assert.strictEqual(r.status, 200);
+  /* a link to a collection opens it */
+  r = await fetch(base + 'collections/' + name + '_link', { method: 'PUT', headers,
+                                                            body: JSON.stringify({ dimension: 2, metric: 'l2' }) });
+  assert.strictEqual(r.status, 201, await r.text());
+  const linked = standInPage(html);
+  linked.win.location.hash = '#c=' + name + '_link';
+  if (key) linked.win.sessionStorage.setItem('vectron.apiKey', key);
+  vx.startUi(linked.doc, linked.win);
+  await until('the linked collection open', () => linked.els['d-name'].textContent === name + '_link');
+  r = await fetch(base + 'collections/' + name + '_link', { method: 'DELETE', headers });
   assert.strictEqual(r.status, 200);
   console.log('ok the page, driven through a stand-in DOM');
 }
