@@ -223,6 +223,12 @@ function startUi(doc, win) {
     }
   }
   const json = (v) => (v === undefined ? '' : JSON.stringify(v));
+  /* A cell that acts like a link: click, or Enter when focused. */
+  function clickable(el, fn) {
+    el.tabIndex = 0;
+    el.addEventListener('click', () => guarded(fn));
+    el.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') guarded(fn); });
+  }
 
   async function loadHealth() {
     const h = await api.health();
@@ -242,9 +248,7 @@ function startUi(doc, win) {
     collections.sort((a, b) => a.name.localeCompare(b.name));
     $('no-collections').hidden = collections.length > 0;
     fill($('collections').tBodies[0], collections, (tr, c) => {
-      const name = cell(tr, c.name, 'link');
-      name.tabIndex = 0;
-      name.addEventListener('click', () => guarded(() => openCollection(c.name)));
+      clickable(cell(tr, c.name, 'link'), () => openCollection(c.name));
       cell(tr, String(c.count), 'num');
       cell(tr, String(c.dimension), 'num');
       cell(tr, c.metric);
@@ -317,9 +321,7 @@ function startUi(doc, win) {
     nextCursor = page.next_cursor || null;
     $('p-next').disabled = !nextCursor;
     fill($('points').tBodies[0], page.points, (tr, p) => {
-      const id = cell(tr, p.id, 'link');
-      id.tabIndex = 0;
-      id.addEventListener('click', () => guarded(() => showPoint(p.id)));
+      clickable(cell(tr, p.id, 'link'), () => showPoint(p.id));
       cell(tr, json(p.metadata), 'meta');
     });
   }

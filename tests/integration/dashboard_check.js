@@ -157,7 +157,7 @@ class El {
   appendChild(c) { this.children.push(c); return c; }
   replaceChildren(...cs) { this.children = cs.filter((c) => c !== undefined); }
   addEventListener(type, fn) { (this.listeners[type] = this.listeners[type] || []).push(fn); }
-  fire(type) { for (const fn of this.listeners[type] || []) fn({ preventDefault() {} }); }
+  fire(type, ev = {}) { for (const fn of this.listeners[type] || []) fn(Object.assign({ preventDefault() {} }, ev)); }
   get tBodies() { return [this.tbody = this.tbody || new El('tbody')]; }
   get options() { return this.children; }
   rows() { return this.tBodies[0].children.map((tr) => tr.children.map((td) => td.textContent)); }
@@ -240,7 +240,7 @@ async function checkPage() {
   await until('the last page', () => els.points.rows().length === 25 - vx.POINTS_PAGE);
   await until('no next page', () => els['p-next'].disabled);
   const pointCell = els.points.tBodies[0].children[0].children[0];
-  pointCell.fire('click');
+  pointCell.fire('keydown', { key: 'Enter' }); /* the keyboard opens it too */
   await until('the point', () => !els.point.hidden);
   assert.strictEqual(els['pt-id'].textContent, pointCell.textContent);
   assert.ok(els['pt-vector'].textContent.endsWith('(3 numbers)'), els['pt-vector'].textContent);
