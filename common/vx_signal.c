@@ -29,6 +29,7 @@ void vx_signal_setup(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 bool vx_signal_stop_requested(void) { return atomic_load(&vx_stop_signal) >= 0; }

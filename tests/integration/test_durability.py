@@ -273,14 +273,15 @@ def test_second_store_on_same_dir_refused(s):
 def test_failed_wal_write_makes_the_store_unhealthy(s):
     """DURABILITY.md §4: after a failed write the log refuses every later
     write (io_error) and the store reports itself unhealthy until restarted.
-    The failure: a file size limit (RLIMIT_FSIZE, SIGXFSZ ignored) that the
-    WAL segment outgrows."""
+    The failure: a file size limit (RLIMIT_FSIZE) that the WAL segment
+    outgrows. SIGXFSZ reaches the store with its default action (which kills
+    a process): the store must ignore it itself."""
     fill(s, 5)
     s.stop_store()
     sock = s.store_url[len("ipc://"):]
     argv = [vx.STORE_BIN, "--listen", s.store_url, "--data-dir", s.data_dir,
             "--events-url", s.events_url]
-    s.store = vx.Proc("store", ["sh", "-c", 'trap "" XFSZ; ulimit -f 400; exec "$@"', "sh"] + argv,
+    s.store = vx.Proc("store", ["sh", "-c", 'trap - XFSZ; ulimit -f 400; exec "$@"', "sh"] + argv,
                       s.log_path("store"))
     s._wait_ipc(s.store, s.store_url)
     assert os.path.exists(sock)
