@@ -79,6 +79,6 @@ vx_config_result api_config_load(api_config *c, int argc, char **argv)
                                                      "--max-body-bytes.\n"
                           "API keys come from the environment only (a flag would show in ps): "
                           "VECTRON_API_KEYS=\"role:key,...\" (roles read, write, admin) or "
-                          "VECTRON_API_KEYS_FILE=PATH (one role:key per line; refused when world-writable); "
+                          "VECTRON_API_KEYS_FILE=PATH (one role:<64 hex digits of sha256(key)> per line; refused when world-writable); "
                           "without either, auth is off. See docs/SECURITY.md.");
 }

@@ -292,6 +292,11 @@ int main(int argc, char **argv)
     embed_config cfg;
     if (embed_config_load(&cfg, 1, no_args) != VX_CONFIG_OK)
         return 2;
+    char cerr[512];
+    if (embed_config_check(&cfg, cerr, sizeof cerr) != VX_OK) {
+        fprintf(stderr, "vectron-bench-models: %s\n", cerr);
+        return 2;
+    }
     vx_log_init("vectron-bench-models", VX_LOG_WARN);
     if (httpc_global_init() != VX_OK)
         return 1;

@@ -4,11 +4,15 @@
  */
 #include "embed_config.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "httpc.h"
 #include "provider_python.h"
 #include "use_lite.h"
+#include "vx_err.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -82,4 +86,25 @@ vx_config_result embed_config_load(embed_config *cfg, int argc, char **argv)
     return vx_config_load(rows, sizeof rows / sizeof *rows, argc, argv, "vectron-embed",
                           "vectron-embed: the embedding service of Vectron. Serves EMBED, MODELS and HEALTH "
                           "over nng request/reply with the built-in use-lite model and the model registry.");
+}
+
+int embed_config_check(const embed_config *cfg, char *err, size_t err_len)
+{
+    struct stat st;
+    if (cfg->ca_file[0] && (stat(cfg->ca_file, &st) != 0 || !S_ISREG(st.st_mode) || access(cfg->ca_file, R_OK) != 0)) {
+        snprintf(err, err_len, "ca_file (--ca-file / VECTRON_CA_FILE): %s is not a readable file", cfg->ca_file);
+        return VX_ERR_INVALID;
+    }
+    const struct {
+        const char *key, *value;
+    } urls[] = {{"openai_base_url (--openai-base-url / VECTRON_OPENAI_BASE_URL)", cfg->openai_base_url},
+                {"cohere_base_url (--cohere-base-url / VECTRON_COHERE_BASE_URL)", cfg->cohere_base_url},
+                {"hf_base_url (--hf-base-url / VECTRON_HF_BASE_URL)", cfg->hf_base_url}};
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        if (urls[i].value[0] && strncmp(urls[i].value, "https://", 8) != 0) {
+            snprintf(err, err_len, "%s: must start with https:// (got \"%.100s\")", urls[i].key, urls[i].value);
+            return VX_ERR_INVALID;
+        }
+    }
+    return VX_OK;
 }

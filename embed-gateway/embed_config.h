@@ -7,6 +7,7 @@
 #ifndef EMBED_CONFIG_H
 #define EMBED_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vx_config.h"
@@ -42,5 +43,9 @@ typedef struct embed_config {
 
 /* Fills cfg from defaults, environment and argv (vx_config_load semantics). */
 vx_config_result embed_config_load(embed_config *cfg, int argc, char **argv);
+/* Checks what the table's ranges cannot: --ca-file names a readable file,
+ * base URL overrides are https://. VX_OK, or VX_ERR_INVALID with a message
+ * naming the setting in err (the service then refuses to start). */
+int embed_config_check(const embed_config *cfg, char *err, size_t err_len);
 
 #endif

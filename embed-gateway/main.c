@@ -31,6 +31,11 @@ int main(int argc, char **argv)
     if (cr == VX_CONFIG_ERROR)
         return 2;
     vx_log_init("vectron-embed", (vx_log_level)cfg.log_level);
+    char cerr[512];
+    if (embed_config_check(&cfg, cerr, sizeof cerr) != VX_OK) {
+        VX_ERROR("%s", cerr);
+        return 2;
+    }
     vx_signal_setup();
 
     int status = 1;

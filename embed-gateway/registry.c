@@ -70,11 +70,31 @@ static int opt_string(const vx_value *obj, const char *key, const char *id, char
     return VX_OK;
 }
 
+/* A misspelt field ("dimension") would otherwise be ignored silently. */
+static int only_known_fields(const vx_value *obj, const char *const *known, size_t n, const char *where,
+                             char *err, size_t err_len)
+{
+    for (uint32_t i = 0; i < obj->u.obj.n; i++) {
+        size_t k = 0;
+        while (k < n && strcmp(obj->u.obj.items[i].key, known[k]) != 0)
+            k++;
+        if (k == n)
+            return fail(err, err_len, "%s%.64s is not a known field", where, obj->u.obj.items[i].key);
+    }
+    return VX_OK;
+}
+
 static int parse_model(registry_model *m, const char *id, const vx_value *spec, char *err, size_t err_len)
 {
+    static const char *const fields[] = {"provider", "model_name", "dimensions", "api_key_env", "base_url",
+                                         "local_dir"};
     int rc;
     if (spec->type != VX_VAL_OBJECT)
         return fail(err, err_len, "models.%s must be an object", id);
+    char where[96];
+    snprintf(where, sizeof where, "models.%s.", id);
+    if ((rc = only_known_fields(spec, fields, sizeof fields / sizeof *fields, where, err, err_len)) != VX_OK)
+        return rc;
     if (!(m->id = strdup(id)))
         return VX_ERR_NOMEM;
     char *prov = NULL;
@@ -106,6 +126,10 @@ static int parse_model(registry_model *m, const char *id, const vx_value *spec, 
     if (registry_provider_is_remote(m->provider) && !m->api_key_env)
         return fail(err, err_len, "models.%s.api_key_env is required for provider %s", id,
                     registry_provider_name(m->provider));
+    if (m->base_url && strncmp(m->base_url, "https://", 8) != 0)
+        return fail(err, err_len, "models.%s.base_url must start with https://", id);
+    if (m->base_url && !registry_provider_is_remote(m->provider))
+        return fail(err, err_len, "models.%s.base_url is for remote providers only", id);
     if (m->local_dir && (strstr(m->local_dir, "..") || m->local_dir[0] == '/'))
         return fail(err, err_len, "models.%s.local_dir must be a relative path without \"..\"", id);
     return VX_OK;
@@ -116,6 +140,9 @@ int registry_from_value(registry **out, const vx_value *root, char *err, size_t 
     *out = NULL;
     if (!root || root->type != VX_VAL_OBJECT)
         return fail(err, err_len, "the registry must be a JSON object");
+    static const char *const root_fields[] = {"default", "models"};
+    if (only_known_fields(root, root_fields, 2, "", err, err_len) != VX_OK)
+        return VX_ERR_INVALID;
     const vx_value *models = vx_value_get(root, "models");
     if (!models || models->type != VX_VAL_OBJECT || models->u.obj.n == 0)
         return fail(err, err_len, "models must be a non-empty object of model id → settings");

@@ -80,6 +80,22 @@ TEST(registry_errors_name_the_field)
         {"{\"models\": {\"a\": {\"provider\": \"builtin\", \"model_name\": \"x\", \"dimensions\": 99999}}}",
          "models.a.dimensions", VX_ERR_INVALID},
         {"{\"models\": {}}", "models", VX_ERR_INVALID},
+        /* a misspelt or unknown field is named, not ignored */
+        {"{\"models\": {\"a\": {\"provider\": \"builtin\", \"model_name\": \"x\", \"dimensions\": 3, "
+         "\"dimension\": 4}}}",
+         "models.a.dimension is not a known field", VX_ERR_INVALID},
+        {"{\"defualt\": \"a\", \"models\": {\"a\": {\"provider\": \"builtin\", \"model_name\": \"x\", "
+         "\"dimensions\": 3}}}",
+         "defualt is not a known field", VX_ERR_INVALID},
+        {"{\"models\": {\"a\": {\"provider\": \"openai\", \"model_name\": \"x\", \"dimensions\": 3, "
+         "\"api_key_env\": \"K\", \"base_url\": \"ftp://example\"}}}",
+         "models.a.base_url must start with https://", VX_ERR_INVALID},
+        {"{\"models\": {\"a\": {\"provider\": \"openai\", \"model_name\": \"x\", \"dimensions\": 3, "
+         "\"api_key_env\": \"K\", \"base_url\": \"http://example\"}}}",
+         "models.a.base_url must start with https://", VX_ERR_INVALID},
+        {"{\"models\": {\"a\": {\"provider\": \"builtin\", \"model_name\": \"x\", \"dimensions\": 3, "
+         "\"base_url\": \"https://example\"}}}",
+         "models.a.base_url is for remote providers only", VX_ERR_INVALID},
         {"{\"models\": ", "models.json", VX_ERR_INVALID},
     };
     int bad = 0;

@@ -49,12 +49,18 @@ def test_bad_configuration_is_refused(_):
     tmp = tempfile.mkdtemp(prefix="vxcfg.")
     try:
         # (A data dir that is a file is test_durability.py's: it needs persistence.)
-        for argv, what in (([vx.API_BIN, "--no-such-flag", "1"], "unknown flag"),
+        for argv, what, *named in (([vx.API_BIN, "--no-such-flag", "1"], "unknown flag"),
                            ([vx.API_BIN, "--port", "99999"], "port out of range"),
                            ([vx.API_BIN, "--port", "abc"], "port not a number"),
                            ([vx.STORE_BIN, "--listen", "ipc://%s/s.sock" % tmp, "--data-dir", tmp, "--bogus"],
                             "store: unknown flag"),
-                           ([vx.STORE_BIN, "--listen", "bogus://x", "--data-dir", tmp], "store: bad URL")):
+                           ([vx.STORE_BIN, "--listen", "bogus://x", "--data-dir", tmp], "store: bad URL"),
+                           ([vx.EMBED_BIN, "--listen", "ipc://%s/e.sock" % tmp, "--ca-file", tmp + "/none.pem"],
+                            "embed: a CA file that does not exist", "ca_file"),
+                           ([vx.EMBED_BIN, "--listen", "ipc://%s/e.sock" % tmp, "--ca-file", tmp],
+                            "embed: a CA file that is a directory", "ca_file"),
+                           ([vx.EMBED_BIN, "--listen", "ipc://%s/e.sock" % tmp, "--openai-base-url", "ftp://x"],
+                            "embed: a base URL that is not https", "openai_base_url")):
             try:
                 r = run(argv, timeout=5)
             except subprocess.TimeoutExpired:
@@ -63,6 +69,8 @@ def test_bad_configuration_is_refused(_):
             assert r.returncode != 0, "%s: %s exited 0" % (what, " ".join(argv))
             assert r.returncode > 0, "%s: killed by signal %d" % (what, -r.returncode)
             assert err.strip(), "%s: no message" % what
+            for word in named:
+                assert word in err, "%s: the message does not name %s: %s" % (what, word, err[-500:])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
