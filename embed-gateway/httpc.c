@@ -316,7 +316,14 @@ int httpc_post(httpc_pool *p, const httpc_request *req, httpc_response *resp, ch
                  p->opt.max_response_bytes);
             rc = VX_ERR_UPSTREAM;
         } else if (c == CURLE_OPERATION_TIMEDOUT) {
-            setf(err, err_len, "%s: no complete response within %u ms (attempt %u)", p->name, tmo, attempt + 1);
+            curl_off_t connected_us = 0;
+            curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connected_us);
+            if (connected_us == 0) /* never connected: the connect timeout (or the deadline) ran out */
+                setf(err, err_len, "%s: could not connect within %u ms (attempt %u)", p->name,
+                     p->opt.connect_timeout_ms < tmo ? p->opt.connect_timeout_ms : tmo, attempt + 1);
+            else
+                setf(err, err_len, "%s: no complete response within %u ms (attempt %u)", p->name, tmo,
+                     attempt + 1);
             rc = VX_ERR_TIMEOUT;
         } else if (c == CURLE_UNSUPPORTED_PROTOCOL || c == CURLE_URL_MALFORMAT) {
             setf(err, err_len, "%s: bad URL (%s)", p->name, curl_easy_strerror(c));

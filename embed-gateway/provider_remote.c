@@ -281,6 +281,19 @@ done:
     return rc;
 }
 
+/* Whether a provider's message shows the key or a piece of it: any 8
+ * consecutive bytes of it (a whole key shorter than that): such a message
+ * is dropped, not quoted, so no part of a key long enough to narrow a
+ * guess reaches a reply or a log. */
+static bool shows_key(const char *msg, size_t len, const char *key)
+{
+    size_t klen = strlen(key), piece = klen < 8 ? klen : 8;
+    for (size_t i = 0; piece && i + piece <= klen; i++)
+        if (memmem(msg, len, key + i, piece))
+            return true;
+    return false;
+}
+
 /* A short, printable upstream error message without the key, or "". */
 static void upstream_message(const remote_provider *p, const vx_buf *body, char *msg, size_t cap)
 {
@@ -301,7 +314,7 @@ static void upstream_message(const remote_provider *p, const vx_buf *body, char 
         else
             m = vx_value_get(&root, "message");
     }
-    if (!m || m->type != VX_VAL_STRING || strstr(m->u.str.ptr, p->key))
+    if (!m || m->type != VX_VAL_STRING || shows_key(m->u.str.ptr, m->u.str.len, p->key))
         goto done;
     size_t k = 0;
     for (uint32_t i = 0; i < m->u.str.len && k + 1 < cap && k < 200; i++) {

@@ -265,6 +265,29 @@ TEST(providers_wrong_key_is_rejected_and_never_logged)
     ASSERT(strstr(err1, "SECRET") == NULL && strstr(err, "SECRET") == NULL);
 }
 
+/* A provider message that quotes a piece of the key (8 bytes of it) is
+ * dropped; one that does not is passed on. */
+TEST(providers_message_with_a_piece_of_the_key_is_dropped)
+{
+    stub_mode("{}");
+    char err[300] = "";
+    remote_provider *p = stub_provider(EMBED_PROVIDER_OPENAI, 1536, STUB_KEY, err);
+    ASSERT_MSG(p, "create: %s", err);
+    static float out[3 * 1536];
+    stub_control("config", "{\"mode\":\"status\",\"status\":400,\"message\":\"bad key y-5f1e9a for model\"}",
+                 NULL, 0);
+    int rc1 = embed3(p, out, err);
+    char err1[300];
+    snprintf(err1, sizeof err1, "%s", err);
+    stub_control("config", "{\"mode\":\"status\",\"status\":400,\"message\":\"input too long\"}", NULL, 0);
+    int rc2 = embed3(p, out, err);
+    remote_provider_destroy(p);
+    ASSERT_EQ_INT(rc1, VX_ERR_UPSTREAM);
+    ASSERT_MSG(strstr(err1, "5f1e9a") == NULL && strstr(err1, "bad key") == NULL, "message: %s", err1);
+    ASSERT_EQ_INT(rc2, VX_ERR_UPSTREAM);
+    ASSERT_MSG(strstr(err, "input too long") != NULL, "message: %s", err);
+}
+
 /* ---- through the service ---------------------------------------------- */
 
 TEST(providers_service_embeds_via_stub_and_maps_status)

@@ -55,7 +55,7 @@ import time
 
 LOCK = threading.Lock()
 STATE = {"mode": "ok", "times": None, "status": 500, "retry_after": None, "delay": 5.0,
-         "size": 4 << 20, "dim": None}
+         "size": 4 << 20, "dim": None, "message": None}
 STATS = {"requests": 0, "by_route": {}, "last": None, "auth_failures": 0}
 
 
@@ -162,7 +162,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         mode, st = take_mode()
         if mode == "status":
             hdrs = [("Retry-After", str(st["retry_after"]))] if st["retry_after"] is not None else []
-            return self.send_json(st["status"], {"error": {"message": "injected failure"}}, headers=hdrs)
+            return self.send_json(st["status"], {"error": {"message": st["message"] or "injected failure"}},
+                                  headers=hdrs)
         if mode == "close":
             self.close_connection = True
             try:
@@ -206,7 +207,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path == "/_stub/reset":
             with LOCK:
                 STATE.update({"mode": "ok", "times": None, "status": 500, "retry_after": None,
-                              "delay": 5.0, "size": 4 << 20, "dim": None})
+                              "delay": 5.0, "size": 4 << 20, "dim": None, "message": None})
                 STATS.update({"requests": 0, "by_route": {}, "last": None, "auth_failures": 0})
             return self.send_json(200, {"ok": True})
         if self.path == "/_stub/config":
