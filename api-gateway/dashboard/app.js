@@ -192,17 +192,29 @@ if (typeof module !== 'undefined') module.exports = Object.assign({ startUi }, v
 function startUi(doc, win) {
   const $ = (id) => doc.getElementById(id);
   const KEY_SLOT = 'vectron.apiKey';
+  const META_CHARS = 300; /* metadata shown per row in lists; the point view shows it all */
   const base = new URL('.', win.location.href).href;
   const api = vx.makeApi(win.fetch.bind(win), base, () => win.sessionStorage.getItem(KEY_SLOT) || '');
   let current = null; /* the collection shown: its info */
   let nextCursor = null;
+  /* Every view change (another collection, another key) takes a new number;
+   * an answer that arrives for an older view is dropped, so a slow answer
+   * never lands in the pane of the collection opened after it. */
+  let view = 0;
+  let epoch = 0; /* the same for the key: what an older key's answers show is dropped */
+  let lastHealth = '';
 
   function showError(e) {
     const box = $('error');
     if (!e) { box.hidden = true; box.textContent = ''; return; }
-    const hint = e.status === 401 || e.status === 403 ? ' — enter an API key above' : '';
+    const hint = e.status === 401 ? ' — enter an API key above'
+               : e.status === 403 ? ' — use a key with that role' : '';
     box.textContent = (e.code ? e.code + ': ' : '') + e.message + hint;
     box.hidden = false;
+  }
+  function notice(text) {
+    $('notice').textContent = text;
+    $('notice').hidden = !text;
   }
   async function guarded(fn) {
     try { await fn(); showError(null); } catch (e) { showError(e); }
@@ -223,11 +235,21 @@ function startUi(doc, win) {
     }
   }
   const json = (v) => (v === undefined ? '' : JSON.stringify(v));
+  const short = (t) => (t.length > META_CHARS ? t.slice(0, META_CHARS) + ' …' : t);
   /* A cell that acts like a link: click, or Enter when focused. */
   function clickable(el, fn) {
     el.tabIndex = 0;
     el.addEventListener('click', () => guarded(fn));
     el.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') guarded(fn); });
+  }
+  function clearDetail() {
+    current = null;
+    nextCursor = null;
+    $('detail').hidden = true;
+    $('results').tBodies[0].replaceChildren();
+    $('points').tBodies[0].replaceChildren();
+    $('s-took').textContent = '';
+    $('point').hidden = true;
   }
 
   async function loadHealth() {
@@ -241,10 +263,16 @@ function startUi(doc, win) {
       b.textContent = svc + ': ' + state;
       badges.appendChild(b);
     }
+    const now = JSON.stringify(h.services || {});
+    const changed = lastHealth && now !== lastHealth;
+    lastHealth = now;
+    if (changed) await guarded(loadModels); /* a service came back (or went): the models it lists */
   }
 
   async function loadCollections() {
+    const my = epoch;
     const { collections } = await api.collections();
+    if (my !== epoch) return;
     collections.sort((a, b) => a.name.localeCompare(b.name));
     $('no-collections').hidden = collections.length > 0;
     fill($('collections').tBodies[0], collections, (tr, c) => {
@@ -256,18 +284,22 @@ function startUi(doc, win) {
       cell(tr, vx.formatBytes(c.memory_bytes), 'num');
     });
     if (current && !collections.some((c) => c.name === current.name)) {
-      current = null;
-      $('detail').hidden = true;
+      view++;
+      clearDetail();
       win.history.replaceState(null, '', '#');
     }
   }
 
+  let modelDims = {};
   async function loadModels() {
+    const my = epoch;
     let m;
     try {
       m = await api.models();
+      if (my !== epoch) return;
     } catch (e) {
-      fill($('models').tBodies[0], [e], (tr) => cell(tr, 'not available: ' + e.message, 'muted'));
+      if (my !== epoch) return;
+      fill($('models').tBodies[0], [e], (tr) => { cell(tr, 'not available: ' + e.message, 'muted').colSpan = 4; });
       throw e;
     }
     const ids = Object.keys(m.models).sort();
@@ -278,6 +310,7 @@ function startUi(doc, win) {
       cell(tr, String(info.dimensions), 'num');
       cell(tr, info.available ? 'yes' : 'no: ' + (info.reason || ''));
     });
+    modelDims = {};
     const sel = $('c-model');
     sel.replaceChildren(sel.options[0]);
     for (const id of ids.filter((i) => m.models[i].available)) {
@@ -285,16 +318,23 @@ function startUi(doc, win) {
       o.value = id;
       o.textContent = id + ' (' + m.models[id].dimensions + ')';
       sel.appendChild(o);
+      modelDims[id] = m.models[id].dimensions;
     }
   }
 
   async function loadTraffic() {
+    const my = epoch;
     const rows = vx.trafficRows(vx.parseMetrics(await api.metrics()));
+    if (my !== epoch) return;
     fill($('traffic').tBodies[0], rows, (tr, r) => { cell(tr, r[0]); cell(tr, r[1], 'num'); });
   }
 
   async function openCollection(name) {
-    current = await api.info(name);
+    const my = ++view;
+    const info = await api.info(name);
+    if (my !== view) return; /* another collection was opened meanwhile */
+    clearDetail();
+    current = info;
     win.history.replaceState(null, '', '#c=' + encodeURIComponent(name)); /* a link to this view */
     $('detail').hidden = false;
     $('d-name').textContent = current.name;
@@ -310,51 +350,66 @@ function startUi(doc, win) {
       cell(tr, r[1]);
     });
     $('s-mode').value = current.model ? 'text' : 'vector';
-    $('results').tBodies[0].replaceChildren();
-    $('s-took').textContent = '';
-    $('point').hidden = true;
     await loadPoints(null);
   }
 
   async function loadPoints(cursor) {
-    const page = await api.points(current.name, cursor);
+    const my = view, name = current.name;
+    const page = await api.points(name, cursor);
+    if (my !== view) return;
     nextCursor = page.next_cursor || null;
     $('p-next').disabled = !nextCursor;
+    $('point').hidden = true;
     fill($('points').tBodies[0], page.points, (tr, p) => {
       clickable(cell(tr, p.id, 'link'), () => showPoint(p.id));
-      cell(tr, json(p.metadata), 'meta');
+      cell(tr, short(json(p.metadata)), 'meta');
     });
   }
 
   async function showPoint(id) {
+    const my = view;
     const p = await api.point(current.name, id);
+    if (my !== view) return;
     $('point').hidden = false;
     $('pt-id').textContent = p.id;
     $('pt-vector').textContent = vx.vectorPreview(p.vector);
     $('pt-meta').textContent = JSON.stringify(p.metadata, null, 2);
+    if ($('point').scrollIntoView) $('point').scrollIntoView({ block: 'nearest' });
   }
 
   async function search() {
+    const my = view;
+    $('results').tBodies[0].replaceChildren(); /* a failed search must not leave the last answer up */
+    $('s-took').textContent = '';
     const body = vx.buildSearchBody({
       mode: $('s-mode').value, query: $('s-query').value, k: $('s-k').value,
       filter: $('s-filter').value, exact: $('s-exact').checked,
     });
-    const r = await api.search(current.name, body);
+    $('s-took').textContent = 'searching…';
+    let r;
+    try {
+      r = await api.search(current.name, body);
+    } finally {
+      if (my === view) $('s-took').textContent = '';
+    }
+    if (my !== view) return;
     $('s-took').textContent = r.results.length + ' results in ' + r.took_ms + ' ms' +
       (r.used_index === undefined ? '' : r.used_index ? ' (HNSW index)' : ' (exact scan)');
     fill($('results').tBodies[0], r.results.map((x, i) => [i + 1, x]), (tr, [rank, x]) => {
       cell(tr, String(rank), 'num');
-      cell(tr, x.id);
+      clickable(cell(tr, x.id, 'link'), () => showPoint(x.id));
       cell(tr, String(x.score), 'num');
-      cell(tr, json(x.metadata), 'meta');
+      cell(tr, short(json(x.metadata)), 'meta');
     });
   }
 
   /* Each part loads on its own: a service that is down (say, the embed
    * service for the models table) leaves its part empty and its error
-   * shown, not the whole page. */
+   * shown, not the whole page. The open collection is reloaded too. */
   async function refresh() {
-    const results = await Promise.allSettled([loadHealth(), loadCollections(), loadModels(), loadTraffic()]);
+    const parts = [loadHealth(), loadCollections(), loadModels(), loadTraffic()];
+    if (current) parts.push(openCollection(current.name));
+    const results = await Promise.allSettled(parts);
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
@@ -362,38 +417,70 @@ function startUi(doc, win) {
   $('key').value = win.sessionStorage.getItem(KEY_SLOT) || '';
   $('key-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
-    win.sessionStorage.setItem(KEY_SLOT, $('key').value.trim());
+    const key = $('key').value.trim();
+    if (!/^[\x21-\x7e]*$/.test(key)) {
+      showError(new vx.ApiError(0, '', 'API key: printable ASCII only (no spaces)'));
+      return;
+    }
+    win.sessionStorage.setItem(KEY_SLOT, key);
+    /* what the previous key could see goes away with it */
+    epoch++;
+    view++;
+    clearDetail();
+    for (const id of ['collections', 'models', 'traffic']) $(id).tBodies[0].replaceChildren();
+    notice('');
     guarded(refresh);
   });
   $('refresh').addEventListener('click', () => guarded(refresh));
+  $('c-model').addEventListener('change', () => {
+    const dim = modelDims[$('c-model').value];
+    if (dim) $('c-dim').value = String(dim); /* a model fixes the dimension */
+  });
   $('create-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     guarded(async () => {
       const name = $('c-name').value.trim();
-      await api.create(name, vx.buildCreateBody({
+      const created = await api.create(name, vx.buildCreateBody({
         name, dimension: $('c-dim').value, metric: $('c-metric').value,
         index: $('c-index').value, model: $('c-model').value,
       }));
+      notice(created.count ? 'Collection "' + name + '" already exists with these settings (' + created.count +
+                             ' points).' : 'Created collection "' + name + '".');
+      $('create-form').reset();
       await loadCollections();
       await openCollection(name);
     });
   });
   $('d-delete').addEventListener('click', () => guarded(async () => {
     const name = current.name;
-    if (win.prompt('This deletes every point of "' + name + '". Type its name to confirm:') !== name)
+    const typed = win.prompt('This deletes every point of "' + name + '". Type its name to confirm:');
+    if (typed !== name) {
+      notice(typed === null ? '' : 'Not deleted: "' + typed + '" is not the collection\'s name.');
       return;
+    }
     await api.drop(name);
+    notice('Deleted collection "' + name + '".');
     await loadCollections();
   }));
   $('search-form').addEventListener('submit', (ev) => { ev.preventDefault(); guarded(search); });
   $('p-first').addEventListener('click', () => guarded(() => loadPoints(null)));
   $('p-next').addEventListener('click', () => guarded(() => loadPoints(nextCursor)));
 
-  const linked = /^#c=(.+)$/.exec(win.location.hash || '');
+  const linkedName = () => {
+    const m = /^#c=(.+)$/.exec(win.location.hash || '');
+    return m ? decodeURIComponent(m[1]) : null;
+  };
+  if (win.addEventListener) {
+    win.addEventListener('hashchange', () => {
+      const name = linkedName();
+      if (name && (!current || current.name !== name)) guarded(() => openCollection(name));
+    });
+  }
+  const linked = linkedName();
   guarded(async () => {
     let failed = null; /* a part that did not load (say, models) does not stop the link */
     await refresh().catch((e) => { failed = e; });
-    if (linked) await openCollection(decodeURIComponent(linked[1]));
+    if (linked) await openCollection(linked);
     if (failed) throw failed;
   });
   win.setInterval(() => {

@@ -160,6 +160,7 @@ class El {
   fire(type, ev = {}) { for (const fn of this.listeners[type] || []) fn(Object.assign({ preventDefault() {} }, ev)); }
   get tBodies() { return [this.tbody = this.tbody || new El('tbody')]; }
   get options() { return this.children; }
+  reset() {}
   rows() { return this.tBodies[0].children.map((tr) => tr.children.map((td) => td.textContent)); }
 }
 
@@ -175,8 +176,12 @@ function standInPage(html) {
   }
   const doc = { hidden: false, getElementById: (id) => els[id] || null, createElement: (tag) => new El(tag) };
   const store = {};
+  const winListeners = {};
   const win = {
-    location: { href: base + 'dashboard', hash: '' }, fetch: (...a) => fetch(...a), confirmAnswer: null,
+    location: { href: base + 'dashboard', hash: '' }, fetch: (...a) => win.fetchImpl(...a), fetchImpl: fetch,
+    confirmAnswer: null,
+    addEventListener(type, fn) { (winListeners[type] = winListeners[type] || []).push(fn); },
+    fire(type) { for (const fn of winListeners[type] || []) fn({}); },
     history: { replaceState(state, title, url) { win.location.hash = url; } },
     sessionStorage: { getItem: (k) => (k in store ? store[k] : null), setItem: (k, v) => { store[k] = String(v); } },
     setInterval: () => 0, prompt() { return win.confirmAnswer; },
@@ -205,6 +210,12 @@ async function checkPage() {
   for (let i = 0; i < 25; i++) points.push({ id: 'q' + i, vector: [i, 1, 0], metadata: { tag: i < 5 ? 'top' : 'rest' } });
   r = await fetch(base + 'collections/' + name + '/points', { method: 'POST', headers, body: JSON.stringify({ points }) });
   assert.strictEqual(r.status, 200, await r.text());
+  const other = name + '_other';
+  r = await fetch(base + 'collections/' + other, { method: 'PUT', headers, body: JSON.stringify({ dimension: 2 }) });
+  assert.strictEqual(r.status, 201, await r.text());
+  const cellOf = (table, text) => els[table].tBodies[0].children.map((tr) => tr.children[0])
+    .find((td) => td.textContent === text);
+  const infoRow = (label) => (els['d-info'].rows().find((c) => c[0] === label) || [])[1];
 
   if (key) { /* no key yet: the page says what to do */
     vx.startUi(doc, win);
@@ -253,20 +264,51 @@ async function checkPage() {
   await until('the results', () => els.results.rows().length === 3);
   assert.deepStrictEqual(els.results.rows().map((c) => [c[0], c[1], c[2]]), [['1', 'q4', '4'], ['2', 'q3', '3'], ['3', 'q2', '2']]);
   assert.ok(els['s-took'].textContent.startsWith('3 results in'), els['s-took'].textContent);
+  els.results.tBodies[0].children[0].children[1].fire('click'); /* a hit opens its point */
+  await until('the hit\'s point', () => els['pt-id'].textContent === 'q4');
   els['s-k'].value = '0';
   els['search-form'].fire('submit');
   await until('the k error', () => !els.error.hidden);
   assert.ok(els.error.textContent.startsWith('k:'), els.error.textContent);
+  assert.strictEqual(els.results.rows().length, 0, 'a failed search left the last answer up');
+
+  /* a slow answer for the collection left behind is not shown in the next one */
+  els['s-k'].value = '3';
+  win.fetchImpl = (u, i) => (String(u).endsWith('/search')
+    ? new Promise((res) => setTimeout(res, 400)).then(() => fetch(u, i)) : fetch(u, i));
+  els['search-form'].fire('submit');
+  cellOf('collections', other).fire('click');
+  await until('the other collection', () => els['d-name'].textContent === other);
+  await new Promise((res) => setTimeout(res, 700));
+  win.fetchImpl = fetch;
+  assert.strictEqual(els.results.rows().length, 0, 'results of the previous collection shown');
+  assert.ok(!/results in/.test(els['s-took'].textContent), els['s-took'].textContent);
+
+  /* refresh reloads the open collection */
+  cellOf('collections', name).fire('click');
+  await until('back', () => els['d-name'].textContent === name && infoRow('points') === '25');
+  r = await fetch(base + 'collections/' + name + '/points', { method: 'POST', headers,
+    body: JSON.stringify({ points: [{ id: 'late', vector: [0, 0, 1] }] }) });
+  assert.strictEqual(r.status, 200);
+  els.refresh.fire('click');
+  await until('the new count', () => infoRow('points') === '26');
 
   /* delete needs the name typed back */
   win.confirmAnswer = 'something else';
   els['d-delete'].fire('click');
-  await new Promise((res) => setTimeout(res, 200));
+  await until('a word on it', () => /^Not deleted/.test(els.notice.textContent) && !els.notice.hidden);
   assert.ok(row(), 'deleted without confirmation');
   win.confirmAnswer = name;
   els['d-delete'].fire('click');
   await until('the collection gone', () => !row() && els.detail.hidden);
   assert.strictEqual(win.location.hash, '#');
+  assert.strictEqual(els.notice.textContent, 'Deleted collection "' + name + '".');
+
+  if (embedUp) { /* a model fixes the dimension */
+    els['c-model'].value = 'use-lite';
+    els['c-model'].fire('change');
+    assert.strictEqual(els['c-dim'].value, '512');
+  }
 
   /* create through the form */
   Object.assign(els['c-name'], { value: name + '_new' });
@@ -276,6 +318,7 @@ async function checkPage() {
   els['c-model'].value = '';
   els['create-form'].fire('submit');
   await until('the new collection open', () => els['d-name'].textContent === name + '_new');
+  assert.strictEqual(els.notice.textContent, 'Created collection "' + name + '_new".');
   const info = await (await fetch(base + 'collections/' + name + '_new', { headers })).json();
   assert.deepStrictEqual([info.dimension, info.metric, info.index.type], [8, 'l2', 'hnsw']);
   r = await fetch(base + 'collections/' + name + '_new', { method: 'DELETE', headers });
@@ -289,7 +332,23 @@ async function checkPage() {
   if (key) linked.win.sessionStorage.setItem('vectron.apiKey', key);
   vx.startUi(linked.doc, linked.win);
   await until('the linked collection open', () => linked.els['d-name'].textContent === name + '_link');
+  linked.win.location.hash = '#c=' + other; /* a link followed in the open tab */
+  linked.win.fire('hashchange');
+  await until('the followed link', () => linked.els['d-name'].textContent === other);
   r = await fetch(base + 'collections/' + name + '_link', { method: 'DELETE', headers });
+  assert.strictEqual(r.status, 200);
+
+  if (key) { /* another key: what the last one could see goes */
+    els.key.value = 'not-a-key-0123456789abcdef';
+    els['key-form'].fire('submit');
+    assert.strictEqual(els.collections.rows().length, 0, 'the previous key\'s collections still shown');
+    assert.ok(els.detail.hidden);
+    await until('the auth error', () => /^unauthorized/.test(els.error.textContent));
+    els.key.value = 'ключ';
+    els['key-form'].fire('submit');
+    assert.ok(/^API key: printable ASCII/.test(els.error.textContent), els.error.textContent);
+  }
+  r = await fetch(base + 'collections/' + other, { method: 'DELETE', headers });
   assert.strictEqual(r.status, 200);
   console.log('ok the page, driven through a stand-in DOM');
 }
